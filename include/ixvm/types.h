@@ -23,6 +23,17 @@ typedef uint32_t glin_t;    /* guest-linear address (32-bit CPU) */
 
 #define IXVM_MAX_CPUS 64
 
+/*
+ * Error details for the user: the status plus one line that names the thing
+ * and the reason ("Memory/Size: value 5 is below the minimum 16").
+ */
+struct ixvm_errinfo {
+    int rc;
+    char msg[512];
+};
+/* Record rc and a formatted message in err (err may be NULL); returns rc. */
+int ixvm_errinfo_set(struct ixvm_errinfo *err, int rc, const char *fmt, ...) IXVM_PRINTF(3, 4);
+
 /* A sink for text output (info handlers, monitor, stats dumps). */
 struct ixvm_printer {
     void (*print)(void *user, const char *text);

@@ -87,3 +87,15 @@ void ixvm_pr(const struct ixvm_printer *pr, const char *fmt, ...)
     pr->print(pr->user, big);
     free(big);
 }
+
+int ixvm_errinfo_set(struct ixvm_errinfo *err, int rc, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+        err->rc = rc;
+    }
+    return rc;
+}
