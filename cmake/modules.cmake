@@ -10,4 +10,5 @@ ixvm_module(ssm    GLOBS src/core/ssm*.c  DEPS ixvm_base PkgConfig::LZ4 PkgConfi
 ixvm_module(vmm    GLOBS src/core/vmm*.c src/core/emt*.c src/core/ff*.c src/core/req*.c
                          src/core/cpum*.c src/core/selftest*.c
                    DEPS ixvm_base ixvm_log ixvm_cfg ixvm_stam ixvm_dbgf ixvm_ssm PkgConfig::UV)
-ixvm_module(iem    GLOBS src/iem/*.c      DEPS ixvm_base ixvm_log ixvm_stam PkgConfig::CAPSTONE)
+ixvm_module(pgm    GLOBS src/core/pgm*.c src/core/iom*.c DEPS ixvm_base ixvm_log)
+ixvm_module(iem    GLOBS src/iem/*.c      DEPS ixvm_base ixvm_log ixvm_stam ixvm_pgm ixvm_vmm PkgConfig::CAPSTONE)
