@@ -65,7 +65,8 @@ int ssm_deregister(struct ssm *ssm, const char *name, uint32_t instance);
 int ssm_save(struct ssm *ssm, const char *path, uint64_t cfg_digest, struct ixvm_errinfo *err) IXVM_WUR;
 /* Load; on any error the units' state is unchanged and err names the cause. */
 int ssm_load(struct ssm *ssm, const char *path, uint64_t cfg_digest, struct ixvm_errinfo *err) IXVM_WUR;
-/* Same on an in-memory image (tests, rollback). */
+/* Same on an in-memory image (tests, rollback).  *buf is malloc'd: free()
+ * it.  Each of these clears err on entry and sets it on failure. */
 int ssm_save_mem(struct ssm *ssm, uint64_t cfg_digest, uint8_t **buf, size_t *len, struct ixvm_errinfo *err) IXVM_WUR;
 int ssm_load_mem(struct ssm *ssm, const uint8_t *buf, size_t len, uint64_t cfg_digest, struct ixvm_errinfo *err) IXVM_WUR;
 

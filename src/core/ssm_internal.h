@@ -56,10 +56,11 @@ struct ssm_rec {
     size_t raw_len;
 };
 
-/* Registry lookup, used by the parser to resolve record names. */
-struct ssm_unit *ssm_unit_find(struct ssm *ssm, const char *name, size_t name_len, uint32_t instance);
+/* Registry lookup, used by the parser to resolve record names: the index
+ * of the unit in registration order, or -1. */
+long ssm_unit_index(const struct ssm *ssm, const char *name, size_t name_len, uint32_t instance);
 size_t ssm_unit_count(const struct ssm *ssm);
-struct ssm_unit *ssm_unit_at(struct ssm *ssm, size_t i);
+struct ssm_unit *ssm_unit_at(const struct ssm *ssm, size_t i);
 
 /* Buffers. */
 int ssm_buf_reserve(struct ssm_buf *b, size_t extra) IXVM_WUR;
