@@ -60,7 +60,7 @@ static inline bool log_is_enabled(unsigned group, unsigned level)
 struct log_options {
     const char *spec;        /* NULL: IXVM_LOG from the environment */
     const char *dest;        /* NULL: IXVM_LOG_DEST, else stderr */
-    const char *rel_file;    /* release log file, NULL: none (stderr copy only for errors) */
+    const char *rel_file;    /* release log file, NULL: release entries go to stderr */
     unsigned bufs_per_thread;/* 0: default (8) */
     size_t buf_size;         /* 0: default (64 KiB) */
 };
@@ -93,6 +93,18 @@ void log_flush(void);
 /* Entries dropped since start, over all threads (and per thread id). */
 uint64_t log_dropped_total(void);
 uint64_t log_written_total(void);
+
+/* Per-thread counters of one stream (kept after detach, until log_term). */
+struct log_thread_stats {
+    uint64_t entries;    /* entries accepted into buffers (written by the flusher) */
+    uint64_t dropped;    /* entries dropped because every buffer was full */
+    uint64_t truncated;  /* entries cut to one buffer (also counted in entries) */
+    uint64_t bytes;      /* bytes accepted */
+};
+/* Counters of the stream named id ("cpu3", "main" for non-attached
+ * threads), or the sum over all when id is NULL.  IXVM_ERR_NOT_FOUND when no
+ * stream has that name. */
+int log_thread_stats(const char *id, struct log_thread_stats *out) IXVM_WUR;
 
 /* Group table access (for `info log`, --help). */
 const char *log_group_name(unsigned group);
