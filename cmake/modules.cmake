@@ -11,4 +11,19 @@ ixvm_module(vmm    GLOBS src/core/vmm*.c src/core/emt*.c src/core/ff*.c src/core
                          src/core/cpum*.c src/core/selftest*.c
                    DEPS ixvm_base ixvm_log ixvm_cfg ixvm_stam ixvm_dbgf ixvm_ssm PkgConfig::UV)
 ixvm_module(pgm    GLOBS src/core/pgm*.c src/core/iom*.c DEPS ixvm_base ixvm_log)
-ixvm_module(iem    GLOBS src/iem/*.c      DEPS ixvm_base ixvm_log ixvm_stam ixvm_pgm ixvm_vmm PkgConfig::CAPSTONE)
+ixvm_module(iem    GLOBS src/iem/*.c      DEPS ixvm_base ixvm_log ixvm_stam ixvm_pgm)
+# IEM dispatch: guaranteed tail calls (clang >= 13 musttail) or the portable
+# trampoline (IEM-DESIGN.md 3); both variants must build.
+include(CheckCSourceCompiles)
+check_c_source_compiles("
+typedef int (*fn_t)(int);
+static int g(int x) { return x; }
+static int f(int x) { __attribute__((musttail)) return g(x); }
+int main(void) { fn_t p = f; return p(0); }" IXVM_HAVE_MUSTTAIL)
+option(IXVM_IEM_TRAMPOLINE "IEM: trampoline dispatch instead of musttail tail calls" OFF)
+if(TARGET ixvm_iem)
+  if(IXVM_HAVE_MUSTTAIL AND NOT IXVM_IEM_TRAMPOLINE)
+    target_compile_definitions(ixvm_iem PUBLIC IEM_USE_MUSTTAIL=1)
+  endif()
+endif()
+ixvm_module(fe     GLOBS src/frontend/fe_*.c DEPS ixvm_base ixvm_log PkgConfig::UV PkgConfig::SDL2 PkgConfig::PNG)
