@@ -3,6 +3,11 @@
  * DBGF: the debugger facility.  For now: the registry of named `info`
  * handlers that modules register at init and the monitor, gdb's qRcmd and
  * --selftest call.  Output goes to a caller-given printer.
+ *
+ * Thread-safe.  A handler runs without the registry lock (it may call other
+ * items or register new ones); dbgf_info_deregister waits until running
+ * calls of that item return, so a handler must not deregister itself.
+ * "help" is built in: `help` lists every item, `help NAME` describes one.
  */
 #ifndef IXVM_DBGF_H
 #define IXVM_DBGF_H

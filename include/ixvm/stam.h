@@ -20,8 +20,8 @@
 enum stam_type {
     STAM_TYPE_COUNTER,     /* struct stam_counter */
     STAM_TYPE_PROFILE,     /* struct stam_profile */
-    STAM_TYPE_U32,         /* uint32_t value, read as is */
-    STAM_TYPE_U64,         /* uint64_t value, read as is */
+    STAM_TYPE_U32,         /* uint32_t value, read as is (relaxed atomic load; */
+    STAM_TYPE_U64,         /* uint64_t value, read as is  its writer stores with __atomic) */
     STAM_TYPE_CALLBACK,    /* uint64_t (*)(void *user) via stam_register_callback */
 };
 
@@ -52,10 +52,12 @@ int stam_register(struct stam *st, void *sample, enum stam_type type, enum stam_
 int stam_register_callback(struct stam *st, uint64_t (*fn)(void *user), void *user,
                            enum stam_unit unit, const char *desc, const char *path_fmt, ...)
     IXVM_PRINTF(6, 7) IXVM_WUR;
-/* Remove every sample whose path matches pattern (owner going away). */
+/* Remove every sample whose path matches pattern (owner going away).
+ * Returns the number removed. */
 int stam_deregister(struct stam *st, const char *pattern);
 
-/* Reset matching counters and profiles to zero (values are not touched). */
+/* Reset matching counters and profiles to zero (values are not touched).
+ * Returns the number reset. */
 int stam_reset(struct stam *st, const char *pattern);
 /* Text: one line per sample "path  value unit  description". Returns count printed. */
 int stam_print(struct stam *st, const char *pattern, const struct ixvm_printer *pr);
@@ -63,7 +65,11 @@ int stam_print(struct stam *st, const char *pattern, const struct ixvm_printer *
 int stam_dump_json(struct stam *st, const char *pattern, FILE *out) IXVM_WUR;
 /* Shell-style pattern match as described above. */
 bool stam_pattern_match(const char *pattern, const char *path);
-/* Read a counter/U32/U64/callback sample's value by exact path. */
+/* Read a counter/U32/U64/callback sample's value by exact path.
+ * IXVM_ERR_NOT_FOUND for an unknown path, _WRONG_TYPE for a profile. */
 int stam_get_value(struct stam *st, const char *path, uint64_t *out) IXVM_WUR;
+
+/* The `info stats [PATTERN]` handler (a dbgf_info_fn); user is the struct stam *. */
+void stam_info_handler(void *user, const struct ixvm_printer *pr, const char *args);
 
 #endif
