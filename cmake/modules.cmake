@@ -5,7 +5,7 @@ ixvm_module(base   GLOBS src/core/err*.c src/core/util*.c)
 ixvm_module(log    GLOBS src/core/log*.c  DEPS ixvm_base PkgConfig::UV)
 ixvm_module(cfg    GLOBS src/core/cfg*.c  DEPS ixvm_base PkgConfig::INIH)
 ixvm_module(stam   GLOBS src/core/stam*.c DEPS ixvm_base PkgConfig::CJSON)
-ixvm_module(dbgf   GLOBS src/core/dbgf*.c DEPS ixvm_base)
+ixvm_module(dbgf   GLOBS src/core/dbgf*.c DEPS ixvm_base PkgConfig::CAPSTONE)
 ixvm_module(ssm    GLOBS src/core/ssm*.c  DEPS ixvm_base PkgConfig::LZ4 PkgConfig::ZLIB)
 ixvm_module(vmm    GLOBS src/core/vmm*.c src/core/emt*.c src/core/ff*.c src/core/req*.c
                          src/core/cpum*.c src/core/selftest*.c
@@ -26,4 +26,9 @@ if(TARGET ixvm_iem)
     target_compile_definitions(ixvm_iem PUBLIC IEM_USE_MUSTTAIL=1)
   endif()
 endif()
-ixvm_module(fe     GLOBS src/frontend/fe_*.c DEPS ixvm_base ixvm_log PkgConfig::UV PkgConfig::SDL2 PkgConfig::PNG)
+ixvm_module(fe     GLOBS src/frontend/fe_*.c DEPS ixvm_base ixvm_log ixvm_dbgf PkgConfig::UV PkgConfig::SDL2 PkgConfig::PNG)
+# Time manager + device manager, and the devices (docs/devices.md).
+ixvm_module(tm     GLOBS src/core/tm*.c src/core/pdm*.c
+                   DEPS ixvm_base ixvm_log ixvm_pgm ixvm_ssm ixvm_dbgf ixvm_stam PkgConfig::UV)
+ixvm_module(dev    GLOBS src/devices/*.c
+                   DEPS ixvm_tm ixvm_pgm ixvm_log ixvm_stam ixvm_ssm ixvm_dbgf)
