@@ -26,7 +26,7 @@ if(TARGET ixvm_iem)
     target_compile_definitions(ixvm_iem PUBLIC IEM_USE_MUSTTAIL=1)
   endif()
 endif()
-ixvm_module(fe     GLOBS src/frontend/fe_*.c DEPS ixvm_base ixvm_log ixvm_dbgf PkgConfig::UV PkgConfig::SDL2 PkgConfig::PNG)
+ixvm_module(fe     GLOBS src/frontend/fe_*.c DEPS ixvm_base ixvm_log ixvm_dbgf PkgConfig::UV PkgConfig::SDL2 PkgConfig::PNG edit)
 # Time manager + device manager, and the devices (docs/devices.md).
 ixvm_module(tm     GLOBS src/core/tm*.c src/core/pdm*.c
                    DEPS ixvm_base ixvm_log ixvm_pgm ixvm_ssm ixvm_dbgf ixvm_stam PkgConfig::UV)

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dispatcher: vCPU creation, the decoded-block cache (per vCPU,
+ * direct-mapped index + bump arena, jump cache by linear EIP), SMC checks
+ * on block entry, the budget / forced-action loop, exception landing
+ * (setjmp at the instruction boundary, IEM-DESIGN.md 9-10), interrupt
+ * injection, and the EFLAGS fold between lazy and architectural form.
+ */
+#define LOG_GROUP LOG_GROUP_IEM
+#include <stdlib.h>
+
+#include "iem/iem_flags.h"
+#include "iem/iem_mem.h"
+#include "ixvm/log.h"
+
+const char *iem_dispatch_kind(void)
+{
+#if defined(IEM_USE_MUSTTAIL)
+    return "musttail";
+#else
+    return "trampoline";
+#endif
+}
+
+/* ---- EFLAGS fold ---- */
+uint32_t iem_get_eflags(const struct iem_cpu *c)
+{
+    return (c->s->eflags & ~CPUM_EFL_STATUS) | iem_lf_eflags(c) | CPUM_EFL_1;
+}
+
+void iem_set_eflags(struct iem_cpu *c, uint32_t v)
+{
+    /* Bits 3, 5, 15, 22-31 read as zero, bit 1 as one (SDM Vol. 1 3.4.3). */
+    v = (v & 0x003f7fd5u) | CPUM_EFL_1;
+    iem_lf_set_eflags(c, v & CPUM_EFL_STATUS);
+    c->s->eflags = v;
+}
+
+void iem_write_eflags_masked(struct iem_cpu *c, uint32_t v, uint32_t mask)
+{
+    iem_set_eflags(c, (iem_get_eflags(c) & ~mask) | (v & mask));
+}
+
+/* ---- records every family may use ---- */
+IEM_HANDLER(ix_raise_ud) { iem_raise_ud(c, i); }
+IEM_HANDLER(ix_raise_gp0) { iem_raise_gp(c, i, 0); }
+IEM_HANDLER(ix_block_end)
+{
+    c->s->eip = iem_eip_cur(c, i);
+    if (!(c->s->seg[CPUM_CS].attr & CPUM_SEG_ATTR_D))
+        c->s->eip &= 0xffffu;
+    return NULL;
+}
+
+const struct iem_ix *iem_stop_after(struct iem_cpu *c, const struct iem_ix *i)
+{
+    uint32_t done = (uint32_t)(i - c->cur->ix) + 1;
+    uint32_t undo = c->cur->n - done;
+    c->icount -= undo;
+    c->budget += undo;
+    c->s->eip = iem_eip_next(c, i);
+    c->smc_stop = 0;
+    return NULL;
+}
+
+/* ---- block cache ---- */
+uint32_t iem_mode_key(const struct iem_cpu *c)
+{
+    const struct cpum_state *s = c->s;
+    return ((s->seg[CPUM_CS].attr & CPUM_SEG_ATTR_D) ? 1u : 0u) | ((s->cr0 & CPUM_CR0_PE) ? 2u : 0u) |
+           ((s->eflags & CPUM_EFL_VM) ? 4u : 0u);
+}
+
+static inline uint32_t iem_bidx_hash(uint64_t pa, uint32_t eip)
+{
+    return (uint32_t)(((pa ^ ((uint64_t)eip << 7)) * 0x9e3779b97f4a7c15ull) >> 48) & (IEM_BIDX_SIZE - 1);
+}
+static inline uint32_t iem_jc_hash(uint32_t lin) { return (lin ^ (lin >> 12)) & (IEM_JC_SIZE - 1); }
+
+static void iem_cache_flush(struct iem_cpu *c)
+{
+    memset(c->bidx, 0, IEM_BIDX_SIZE * sizeof(*c->bidx));
+    c->arena_used = 0;
+    c->jc_gen++;
+    stam_counter_inc(&c->st.blk_flush);
+}
+
+static bool iem_block_valid(const struct iem_cpu *c, const struct iem_block *b, uint32_t eip, uint32_t mode)
+{
+    const struct cpum_seg *cs = &c->s->seg[CPUM_CS];
+    return b->eip0 == eip && b->cs_base == cs->base && b->mode == mode && b->eip_end - 1 <= cs->limit &&
+           atomic_load_explicit(&b->cp->code_gen, memory_order_acquire) == b->gen;
+}
+
+/* Mark the granules [from, to) of the page as holding code. */
+static void iem_mark_code(struct iem_cpu *c, struct pgm_code_page *cp, unsigned from, unsigned to)
+{
+    unsigned g0 = from >> PGM_CODE_GRANULE_SHIFT, g1 = (to - 1) >> PGM_CODE_GRANULE_SHIFT;
+    uint32_t bits = (uint32_t)((2ull << g1) - (1ull << g0));
+    uint32_t old = atomic_fetch_or_explicit(&cp->code_mask, bits, memory_order_seq_cst);
+    if (!old) {
+        /* The page may be mapped writable in some TLB: make everyone refill. */
+        pgm_bump_tlb_epoch(c->pgm);
+        iem_tlb_flush(c, true);
+        c->epoch = pgm_tlb_epoch(c->pgm);
+    }
+}
+
+/* Decode one instruction from a byte buffer into the uncached block c->one. */
+static const struct iem_block *iem_one_from_bytes(struct iem_cpu *c, const uint8_t *buf, unsigned avail,
+                                                  bool by_page, uint32_t eip, uint32_t mode)
+{
+    struct iem_block *b = c->one;
+    struct iem_decode_in in = { .p = buf, .avail = avail, .truncated_by_page = by_page,
+                                .d32 = mode & 1, .pe = (mode & 2) != 0, .v86 = (mode & 4) != 0,
+                                .eip = eip, .eip_off = 0 };
+    bool ends;
+    if (iem_decode_one(&in, &b->ix[0], &ends) == IEM_DEC_MORE) {
+        /* Bytes beyond the CS limit (or the page, already merged): #GP(0). */
+        memset(&b->ix[0], 0, sizeof(b->ix[0]));
+        b->ix[0].fn = ix_raise_gp0;
+        b->ix[0].len = 1;
+    }
+    b->ix[1] = (struct iem_ix){ .fn = ix_block_end, .eip_off = b->ix[0].len };
+    b->n = 1;
+    b->eip0 = eip;
+    b->cs_base = c->s->seg[CPUM_CS].base;
+    b->eip_end = eip + b->ix[0].len;
+    b->mode = mode;
+    b->cp = NULL;
+    stam_counter_inc(&c->st.uncached);
+    return b;
+}
+
+/* Fetch up to 15 instruction bytes at lin the slow way (page crossing, MMIO). */
+static const struct iem_block *iem_one_slow(struct iem_cpu *c, uint32_t eip, uint32_t lin, uint32_t mode)
+{
+    const struct cpum_seg *cs = &c->s->seg[CPUM_CS];
+    uint8_t buf[16];
+    uint64_t lim_avail = (uint64_t)cs->limit - eip + 1;
+    unsigned want = lim_avail < 15 ? (unsigned)lim_avail : 15, got = 0;
+    bool by_page = lim_avail >= 15;
+    /* First page: already translated by the caller (c->xl). */
+    while (got < want) {
+        uint32_t la = lin + got;
+        unsigned in_page = 0x1000u - (la & 0xfffu);
+        unsigned n = want - got < in_page ? want - got : in_page;
+        uint64_t pa = iem_translate(c, NULL, la, IEM_ACC_X);
+        for (unsigned k = 0; k < n; k++)
+            buf[got + k] = (uint8_t)pgm_mmio_read(c->pgm, pa + k, 1);
+        got += n;
+        if (got < want) {
+            /* Only fetch the next page if this instruction needs it. */
+            struct iem_decode_in in = { .p = buf, .avail = got, .truncated_by_page = true,
+                                        .d32 = mode & 1, .pe = (mode & 2) != 0, .v86 = (mode & 4) != 0,
+                                        .eip = eip };
+            struct iem_ix tmp;
+            bool ends;
+            if (iem_decode_one(&in, &tmp, &ends) == IEM_DEC_OK)
+                return iem_one_from_bytes(c, buf, got, by_page, eip, mode);
+        }
+    }
+    return iem_one_from_bytes(c, buf, got, by_page, eip, mode);
+}
+
+static const struct iem_block *iem_block_build(struct iem_cpu *c, uint32_t eip, uint32_t lin, uint64_t pa,
+                                               uint32_t mode)
+{
+    const struct cpum_seg *cs = &c->s->seg[CPUM_CS];
+    unsigned page_off = lin & 0xfffu;
+    unsigned avail_page = 0x1000u - page_off;
+    uint64_t lim_avail = (uint64_t)cs->limit - eip + 1;
+    unsigned avail = lim_avail < avail_page ? (unsigned)lim_avail : avail_page;
+    bool by_page = avail == avail_page;
+
+    if (c->xl.kind != PGM_PAGE_RAM && c->xl.kind != PGM_PAGE_ROM)
+        return iem_one_slow(c, eip, lin, mode);
+    size_t need = sizeof(struct iem_block) + (IEM_BLOCK_MAX + 1) * sizeof(struct iem_ix);
+    if (c->arena_used + need > c->arena_size)
+        iem_cache_flush(c);
+    struct iem_block *b = (struct iem_block *)(c->arena + c->arena_used);
+    const uint8_t *host = c->xl.host + page_off;
+    struct pgm_code_page *cp = c->xl.code;
+
+    /* Mark before reading the bytes, read the generation after the first
+     * mark: a racing writer either is seen or bumps code_gen. */
+    unsigned marked = page_off + (avail < 16 ? avail : 16);
+    iem_mark_code(c, cp, page_off, marked);
+    b->gen = atomic_load_explicit(&cp->code_gen, memory_order_seq_cst);
+
+    unsigned off = 0, n = 0;
+    while (n < IEM_BLOCK_MAX && off < avail) {
+        unsigned end = page_off + off + 15 < page_off + avail ? page_off + off + 15 : page_off + avail;
+        if (end > marked) {
+            iem_mark_code(c, cp, marked, end);
+            marked = end;
+        }
+        struct iem_decode_in in = { .p = host + off, .avail = avail - off, .truncated_by_page = by_page,
+                                    .d32 = mode & 1, .pe = (mode & 2) != 0, .v86 = (mode & 4) != 0,
+                                    .eip = eip + off, .eip_off = (uint16_t)off };
+        bool ends;
+        if (iem_decode_one(&in, &b->ix[n], &ends) == IEM_DEC_MORE) {
+            if (n)
+                break;
+            if (by_page)
+                return iem_one_slow(c, eip, lin, mode);
+            memset(&b->ix[0], 0, sizeof(b->ix[0]));   /* beyond the CS limit */
+            b->ix[0].fn = ix_raise_gp0;
+            b->ix[0].len = 1;
+            b->ix[0].lflags = IEM_LF_END;
+            ends = true;
+        }
+        off += b->ix[n].len;
+        n++;
+        if (ends)
+            break;
+    }
+    b->ix[n] = (struct iem_ix){ .fn = ix_block_end, .eip_off = (uint16_t)off };
+    b->n = n;
+    b->phys = pa;
+    b->eip0 = eip;
+    b->cs_base = cs->base;
+    b->eip_end = eip + off;
+    b->mode = mode;
+    b->cp = cp;
+    c->arena_used += sizeof(struct iem_block) + (n + 1) * sizeof(struct iem_ix);
+    c->arena_used = (c->arena_used + 63) & ~(size_t)63;
+    c->bidx[iem_bidx_hash(pa, eip)] = b;
+    stam_counter_inc(&c->st.blk_miss);
+    return b;
+}
+
+/* The block at CS:EIP: jump cache, then index, then decode. */
+static const struct iem_block *iem_block_get(struct iem_cpu *c)
+{
+    struct cpum_state *s = c->s;
+    const struct cpum_seg *cs = &s->seg[CPUM_CS];
+    uint32_t eip = s->eip, lin = cs->base + eip, mode = iem_mode_key(c);
+    struct iem_jce *j = &c->jc[iem_jc_hash(lin)];
+    if (IXVM_LIKELY(j->gen == c->jc_gen && j->lin == lin && iem_block_valid(c, j->b, eip, mode))) {
+        stam_counter_inc(&c->st.blk_hit);
+        return j->b;
+    }
+    if (eip > cs->limit)
+        iem_raise_gp(c, NULL, 0);
+    uint64_t pa = iem_translate(c, NULL, lin, IEM_ACC_X);
+    struct iem_block *b = c->bidx[iem_bidx_hash(pa, eip)];
+    if (b && b->phys == pa && iem_block_valid(c, b, eip, mode)) {
+        stam_counter_inc(&c->st.blk_hit);
+    } else {
+        if (b && b->phys == pa && b->eip0 == eip && b->cp &&
+            atomic_load_explicit(&b->cp->code_gen, memory_order_relaxed) != b->gen)
+            stam_counter_inc(&c->st.blk_smc);
+        const struct iem_block *nb = iem_block_build(c, eip, lin, pa, mode);
+        if (nb == c->one)
+            return nb;
+        b = (struct iem_block *)nb;
+    }
+    j->gen = c->jc_gen;
+    j->lin = lin;
+    j->b = b;
+    return b;
+}
+
+/* A one-instruction copy of the first instruction of b (budget tail, shadow, TF). */
+static const struct iem_block *iem_one_from_block(struct iem_cpu *c, const struct iem_block *b)
+{
+    if (b == c->one)
+        return b;
+    struct iem_block *o = c->one;
+    *o = *b;
+    o->ix[0] = b->ix[0];
+    o->ix[1] = (struct iem_ix){ .fn = ix_block_end, .eip_off = b->ix[0].eip_off + b->ix[0].len };
+    o->n = 1;
+    return o;
+}
+
+static inline void iem_run_block(struct iem_cpu *c, const struct iem_block *b)
+{
+    c->cur = b;
+#if defined(IEM_USE_MUSTTAIL)
+    b->ix[0].fn(c, b->ix);
+#else
+    const struct iem_ix *i = b->ix;
+    while (i)
+        i = i->fn(c, i);
+#endif
+}
+
+static inline bool iem_ff_pending(const struct iem_cpu *c)
+{
+    return ((atomic_load_explicit(c->ff_cpu, memory_order_relaxed) |
+             atomic_load_explicit(c->ff_vm, memory_order_relaxed)) & c->ff_mask) != 0;
+}
+
+static int iem_run(struct iem_cpu *c)
+{
+    for (;;) {
+        if (c->exit_rc) {
+            int rc = c->exit_rc;
+            c->exit_rc = 0;
+            return rc;
+        }
+        if (c->budget <= 0)
+            return 0;
+        bool single = c->shadow;
+        if (!single && iem_ff_pending(c))
+            return IXVM_INF_EM_RESCHEDULE;
+        if (IXVM_UNLIKELY(c->epoch != atomic_load_explicit(c->epoch_p, memory_order_acquire))) {
+            c->epoch = pgm_tlb_epoch(c->pgm);
+            c->a20_mask = pgm_a20_mask(c->pgm);
+            iem_tlb_flush(c, true);
+        }
+        const struct iem_block *b = iem_block_get(c);
+        bool tf = (c->s->eflags & CPUM_EFL_TF) != 0;
+        if (single || tf || (int64_t)b->n > c->budget)
+            b = iem_one_from_block(c, b);
+        c->shadow = false;
+        c->budget -= b->n;
+        c->icount += b->n;
+        iem_run_block(c, b);
+        c->shadow = c->shadow_set;
+        c->shadow_set = false;
+        if (IXVM_UNLIKELY(tf)) {
+            /* Single-step trap after the instruction (SDM Vol. 3A 17.3.1.4). */
+            c->s->dr[6] |= 0x4000u;
+            iem_raise(c, NULL, IEM_X_DB, 0, IEM_XF_TRAP);
+        }
+    }
+}
+
+/* ---- state sync with cpum_state ---- */
+static void iem_sync_in(struct iem_cpu *c)
+{
+    struct cpum_state *s = c->s;
+    c->r = s->gpr;
+    s->gpr[CPUM_GPR_ZERO] = 0;
+    iem_set_eflags(c, s->eflags);
+    iem_set_cpl(c, (s->cr0 & CPUM_CR0_PE) ? s->cpl : 0);
+    iem_segc_update_all(c);
+    c->a20_mask = pgm_a20_mask(c->pgm);
+    c->epoch = pgm_tlb_epoch(c->pgm);
+    iem_tlb_flush(c, true);
+    c->smc_stop = 0;
+    c->exit_rc = 0;
+}
+
+static void iem_sync_out(struct iem_cpu *c)
+{
+    c->s->eflags = iem_get_eflags(c);
+    c->s->cpl = c->cpl;
+}
+
+int iem_exec(struct iem_cpu *c, int64_t budget)
+{
+    if (c->shutdown)
+        return IXVM_INF_EM_RESET;
+    if (c->halted)
+        return IXVM_INF_EM_HALT;
+    iem_sync_in(c);
+    c->budget = budget;
+    c->delivering = -1;
+    int rc;
+    if (_setjmp(c->jb)) {
+        /* An exception unwound to here; deliver it (a fault while
+         * delivering lands here again, see iem_xcpt_dispatch). */
+        rc = iem_xcpt_dispatch(c);
+        if (rc) {
+            iem_sync_out(c);
+            return rc;
+        }
+    }
+    rc = iem_run(c);
+    iem_sync_out(c);
+    return rc;
+}
+
+bool iem_can_take_interrupt(const struct iem_cpu *c)
+{
+    return (c->s->eflags & CPUM_EFL_IF) && !c->shadow && !c->shutdown;
+}
+
+bool iem_can_take_nmi(const struct iem_cpu *c) { return !c->nmi_blocked && !c->shutdown; }
+
+int iem_inject_interrupt(struct iem_cpu *c, uint8_t vector, bool nmi)
+{
+    if (nmi ? !iem_can_take_nmi(c) : !iem_can_take_interrupt(c))
+        return IXVM_ERR_INVALID_STATE;
+    iem_sync_in(c);
+    c->halted = false;
+    c->cur = NULL;
+    unsigned vec = nmi ? IEM_X_NMI : vector;
+    int rc = 0;
+    c->delivering = -1;
+    if (_setjmp(c->jb) == 0) {
+        c->delivering = (int)vec;
+        c->last_xcpt = (struct iem_xcpt_info){ .count = c->last_xcpt.count + 1, .vector = (uint8_t)vec };
+        iem_deliver(c, vec, 0, IEM_XF_EXT | (nmi ? IEM_XF_NMI : 0));
+        c->delivering = -1;
+        if (nmi)
+            c->nmi_blocked = true;
+    } else {
+        rc = iem_xcpt_dispatch(c);
+    }
+    iem_sync_out(c);
+    return rc;
+}
+
+void iem_reset(struct iem_cpu *c, bool init_only)
+{
+    (void)init_only;
+    c->halted = c->shutdown = c->shadow = c->shadow_set = c->nmi_blocked = false;
+    c->delivering = -1;
+    c->exit_rc = 0;
+    iem_cache_flush(c);
+    iem_sync_in(c);
+}
+
+bool iem_is_halted(const struct iem_cpu *c) { return c->halted; }
+uint64_t iem_instructions(const struct iem_cpu *c) { return c->icount; }
+void iem_flush_tlb(struct iem_cpu *c) { iem_tlb_flush(c, true); }
+void iem_last_xcpt(const struct iem_cpu *c, struct iem_xcpt_info *out) { *out = c->last_xcpt; }
+
+uint64_t iem_tsc(struct iem_cpu *c)
+{
+    uint64_t t = c->clock_ticks ? c->clock_ticks(c->clock_user) : c->icount;
+    return t + c->s->msr.tsc_offset;
+}
+
+int iem_create(struct iem_cpu **out, const struct iem_config *cfg, struct ixvm_errinfo *err)
+{
+    *out = NULL;
+    if (!cfg || !cfg->state || !cfg->pgm || !cfg->iom)
+        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER, "IEM: state, pgm and iom are required");
+    iem_decode_init();
+    struct iem_cpu *c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
+    if (!c)
+        return ixvm_errinfo_set(err, IXVM_ERR_NO_MEMORY, "IEM: out of memory for CPU %u", cfg->cpu_id);
+    memset(c, 0, sizeof(*c));
+    c->s = cfg->state;
+    c->r = c->s->gpr;
+    c->pgm = cfg->pgm;
+    c->iom = cfg->iom;
+    c->ram = pgm_host_base(cfg->pgm);
+    c->epoch_p = pgm_tlb_epoch_ptr(cfg->pgm);
+    c->ff_cpu = cfg->ff_cpu ? cfg->ff_cpu : &c->ff_dummy;
+    c->ff_vm = cfg->ff_vm ? cfg->ff_vm : &c->ff_dummy;
+    c->ff_mask = cfg->ff_mask;
+    c->cpu_id = cfg->cpu_id;
+    c->multi_threaded = cfg->multi_threaded;
+    c->clock_ticks = cfg->clock_ticks;
+    c->clock_user = cfg->clock_user;
+    c->delivering = -1;
+    c->one = (struct iem_block *)(void *)c->one_raw;
+    c->rev = 1;
+    c->bidx = calloc(IEM_BIDX_SIZE, sizeof(*c->bidx));
+    c->jc = calloc(IEM_JC_SIZE, sizeof(*c->jc));
+    c->arena_size = IEM_ARENA_SIZE;
+    c->arena = aligned_alloc(64, c->arena_size);
+    if (!c->bidx || !c->jc || !c->arena) {
+        iem_destroy(c);
+        return ixvm_errinfo_set(err, IXVM_ERR_NO_MEMORY, "IEM: out of memory for CPU %u's block cache",
+                                cfg->cpu_id);
+    }
+    c->jc_gen = 1;
+    iem_sync_in(c);
+    *out = c;
+    return 0;
+}
+
+void iem_destroy(struct iem_cpu *c)
+{
+    if (!c)
+        return;
+    free(c->bidx);
+    free(c->jc);
+    free(c->arena);
+    free(c);
+}
+
+int iem_stats_register(struct iem_cpu *c, struct stam *st)
+{
+    static const struct { size_t off; const char *name, *desc; } ctrs[] = {
+        { offsetof(struct iem_stats, blk_hit), "BlockHits", "decoded-block lookups that hit" },
+        { offsetof(struct iem_stats, blk_miss), "BlockMisses", "blocks decoded" },
+        { offsetof(struct iem_stats, blk_smc), "SmcInvalidations", "blocks rebuilt after a code write" },
+        { offsetof(struct iem_stats, blk_flush), "BlockCacheFlushes", "full block-cache flushes" },
+        { offsetof(struct iem_stats, tlb_miss), "TlbMisses", "soft-TLB fills" },
+        { offsetof(struct iem_stats, tlb_flush), "TlbFlushes", "soft-TLB flushes" },
+        { offsetof(struct iem_stats, xcpt), "Exceptions", "exceptions and interrupts delivered" },
+        { offsetof(struct iem_stats, uncached), "UncachedInstr", "one-instruction uncached blocks" },
+    };
+    int rc = stam_register(st, &c->icount, STAM_TYPE_U64, STAM_UNIT_INSTR, "retired instructions",
+                           "/IEM/CPU%u/Instructions", c->cpu_id);
+    for (size_t k = 0; rc == 0 && k < IXVM_ARRAY_SIZE(ctrs); k++)
+        rc = stam_register(st, (uint8_t *)&c->st + ctrs[k].off, STAM_TYPE_COUNTER, STAM_UNIT_OCCURRENCES,
+                           ctrs[k].desc, "/IEM/CPU%u/%s", c->cpu_id, ctrs[k].name);
+    return rc;
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IEM internals shared by the decoder, the dispatcher and the instruction
+ * families: the 32-byte decoded record, the per-vCPU interpreter state,
+ * handler-set tables and the dispatch macros (docs/iem.md).
+ */
+#ifndef IXVM_IEM_INTERNAL_H
+#define IXVM_IEM_INTERNAL_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "ixvm/cpum.h"
+#include "ixvm/iem.h"
+#include "ixvm/iom.h"
+#include "ixvm/pgm.h"
+#include "ixvm/stam.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "IEM assumes a little-endian host (byte registers, guest memory access)"
+#endif
+
+struct iem_cpu;
+struct iem_ix;
+/* Handler: returns the next record (trampoline) or NULL to leave the block. */
+typedef const struct iem_ix *(*iem_fn)(struct iem_cpu *restrict c, const struct iem_ix *restrict i);
+
+/* The decoded instruction record (IEM-DESIGN.md 2): 32 bytes. */
+struct iem_ix {
+    iem_fn fn;
+    uint64_t imm;         /* immediate (sign-extended where the form says so), absolute
+                           * branch target, or far pointer (offset | selector << 32) */
+    uint32_t disp;        /* displacement (sign-extended), or moffs */
+    uint16_t eip_off;     /* instruction start - block eip0 */
+    uint16_t aux;         /* second immediate (ENTER), misc per family */
+    uint8_t len;          /* instruction length incl. prefixes */
+    uint8_t r0, r1;       /* register operands: GPR index, byte-register offset
+                           * (IEM_R8 below), segment register, CR/DR number */
+    uint8_t base, index;  /* GPR index, CPUM_GPR_ZERO when absent */
+    uint8_t sc_seg_asz;   /* bits 0-1 scale, 2-4 segment, 5 asz32, 6 osz32 */
+    uint8_t lflags;       /* IEM_LF_* */
+    uint8_t op;           /* opcode byte (second byte for 0F xx) */
+};
+_Static_assert(sizeof(struct iem_ix) == 32, "decoded record must stay 32 bytes");
+
+#define IEM_SC_MASK    0x03u
+#define IEM_SEG_SHIFT  2
+#define IEM_ASZ32      0x20u
+#define IEM_OSZ32      0x40u
+#define IEM_SEG(i)     (((i)->sc_seg_asz >> IEM_SEG_SHIFT) & 7u)
+#define IEM_IS_OSZ32(i) (((i)->sc_seg_asz & IEM_OSZ32) != 0)
+#define IEM_IS_ASZ32(i) (((i)->sc_seg_asz & IEM_ASZ32) != 0)
+
+enum {
+    IEM_LF_LOCK  = 0x01,
+    IEM_LF_REP   = 0x02,   /* F3 */
+    IEM_LF_REPNE = 0x04,   /* F2 */
+    IEM_LF_NF    = 0x08,   /* flags output dead (reserved for _nf selection) */
+    IEM_LF_FAULT = 0x10,   /* may fault */
+    IEM_LF_END   = 0x20,   /* ends the block */
+    IEM_LF_SEGOVR = 0x40,  /* explicit segment prefix */
+};
+
+/* Byte registers: r0/r1 hold a byte offset into the GPR array (AL=0, AH=1, CL=4...). */
+#define IEM_R8(reg) ((uint8_t)(((reg) & 3u) * 4u + ((reg) >> 2)))
+
+/* ---- handler sets: one per mnemonic, indexed by operand shape and width ---- */
+enum iem_shape {
+    IEM_S_NONE,   /* no ModRM operand (implicit, immediate only) */
+    IEM_S_R,      /* one register operand (r0) */
+    IEM_S_M,      /* one memory operand */
+    IEM_S_RR,     /* r0 = dst register, r1 = src register */
+    IEM_S_MR,     /* memory dst, r0 = src register */
+    IEM_S_RM,     /* r0 = dst register, memory src */
+    IEM_S_RI,     /* r0 = dst register, immediate */
+    IEM_S_MI,     /* memory dst, immediate */
+    IEM_S_ML,     /* LOCK variants */
+    IEM_S_MRL,
+    IEM_S_MIL,
+    IEM_S_COUNT
+};
+enum { IEM_W8, IEM_W16, IEM_W32, IEM_W_COUNT = 4 };
+
+struct iem_hset {
+    iem_fn f[IEM_S_COUNT][IEM_W_COUNT];
+};
+
+/* Opcode-row attributes (opcodes.def). */
+enum {
+    IEM_A_LOCK  = 0x01,   /* LOCK allowed (memory forms) */
+    IEM_A_END   = 0x02,   /* ends the block (mode changes, serializing) */
+    IEM_A_FAULT = 0x04,   /* can fault */
+    IEM_A_BR    = 0x08,   /* control transfer: handler leaves the block */
+    IEM_A_PM    = 0x10,   /* protected mode only: #UD in real and V86 mode */
+};
+/* Flag columns. */
+#define IEM_F_C 0x01u
+#define IEM_F_P 0x04u
+#define IEM_F_A 0x10u
+#define IEM_F_Z 0x40u
+#define IEM_F_S 0x80u
+#define IEM_F_O 0x800u
+#define IEM_F_D 0x400u
+#define IEM_F_OSZAPC 0x8d5u
+#define IEM_F_OSZAP  0x8d4u
+#define IEM_F_ALL    0xfffu
+#define IEM_F_NONE   0u
+
+/* ---- blocks ---- */
+#define IEM_BLOCK_MAX 32
+struct iem_block {
+    uint64_t phys;                 /* physical address of the first byte */
+    uint32_t eip0;                 /* EIP of the first instruction */
+    uint32_t cs_base;
+    uint32_t eip_end;              /* EIP after the last byte decoded */
+    uint32_t mode;                 /* mode key */
+    uint32_t gen;                  /* page code_gen at build time */
+    uint32_t n;                    /* instructions (the terminator not counted) */
+    struct pgm_code_page *cp;      /* code-tracking words of the page */
+    struct iem_ix ix[];            /* n records + terminator */
+};
+
+struct iem_tlbe {
+    uint64_t tag_r, tag_w, tag_x;  /* ((uint64)rev << 32) | page, | IEM_TLB_NO when slow */
+    uintptr_t addend;              /* host = linear + addend */
+};
+#define IEM_TLB_SIZE 1024u
+#define IEM_TLB_NO   1u
+
+/* Per-segment access window (recomputed on every segment load / mode change). */
+struct iem_segc {
+    uint32_t base;
+    uint32_t lo;             /* lowest valid offset (expand-down: limit + 1) */
+    uint64_t end_r, end_w;   /* highest valid offset + 1 for reads / writes; 0 = no access */
+};
+
+enum { IEM_XF_ERR = 1, IEM_XF_TRAP = 2, IEM_XF_SOFT = 4, IEM_XF_EXT = 8, IEM_XF_NMI = 16 };
+
+struct iem_stats {
+    struct stam_counter blk_hit, blk_miss, blk_smc, blk_flush, tlb_miss, tlb_flush, xcpt, uncached;
+};
+
+#define IEM_JC_SIZE 4096u
+struct iem_jce {
+    uint32_t lin, gen;
+    struct iem_block *b;
+};
+
+struct iem_cpu {
+    /* ---- hot: handlers ---- */
+    uint32_t *r;                   /* = s->gpr (ZERO slot at CPUM_GPR_ZERO) */
+    struct cpum_state *s;
+    int64_t lf_res;                /* lazy flags: sign-extended result */
+    uint32_t lf_aux;               /* CF bit 31, CF^OF bit 30, AF bit 3, PDB 8-15, SD 16 */
+    uint32_t smc_stop;             /* a store hit the running block's code: leave after it */
+    struct iem_tlbe *tlb;          /* current privilege class table */
+    uint64_t tlb_rev;              /* current revision << 32 */
+    struct iem_segc segc[CPUM_SREG_COUNT];
+    const struct iem_block *cur;   /* running block */
+    int64_t budget;
+    uint64_t icount;               /* retired instructions */
+    /* ---- dispatcher ---- */
+    int exit_rc;                   /* status a handler asks iem_exec to return */
+    bool halted, shutdown;
+    bool shadow;                   /* interrupt shadow active for the next instruction */
+    bool shadow_set;               /* set by STI/MOV SS/POP SS in the running block */
+    bool nmi_blocked;
+    bool multi_threaded;
+    uint8_t cpl;
+    int delivering;                /* vector being delivered, -1 none */
+    struct { uint8_t vec; uint32_t err; unsigned flags; } xp;  /* pending exception */
+    jmp_buf jb;
+    struct pgm *pgm;
+    struct iom *iom;
+    uint8_t *ram;                  /* pgm host base */
+    struct pgm_page_info xl;       /* page of the last iem_translate() */
+    uint32_t a20_mask;
+    uint32_t epoch;                /* pgm tlb epoch seen */
+    const _Atomic uint32_t *epoch_p; /* pgm's epoch word [any, atomic] */
+    _Atomic uint32_t *ff_cpu, *ff_vm;
+    uint32_t ff_mask;
+    _Atomic uint32_t ff_dummy;
+    unsigned cpu_id;
+    uint64_t (*clock_ticks)(void *);
+    void *clock_user;
+    /* TLB: [0] supervisor, [1] user */
+    struct iem_tlbe tlb_tab[2][IEM_TLB_SIZE];
+    uint8_t tlb_global[2][IEM_TLB_SIZE];
+    uint32_t rev;
+    bool tlb_has_large;
+    /* write bounce buffer for slow / page-crossing writes */
+    uint8_t bounce[64];
+    struct { uint64_t pa0, pa1; uint32_t len0, len; bool active; } bnc;
+    /* block cache */
+    struct iem_block **bidx;       /* [IEM_BIDX_SIZE] */
+    uint8_t *arena;
+    size_t arena_size, arena_used;
+    struct iem_jce *jc;
+    uint32_t jc_gen;
+    struct iem_block *one;         /* uncached one-instruction block (points into one_raw) */
+    _Alignas(64) uint8_t one_raw[sizeof(struct iem_block) + 2 * sizeof(struct iem_ix)];
+    /* diagnostics */
+    struct iem_xcpt_info last_xcpt;
+    struct iem_stats st;
+};
+
+#define IEM_BIDX_SIZE 65536u
+#define IEM_ARENA_SIZE (8u << 20)
+
+/* ---- dispatch (IEM-DESIGN.md 3) ---- */
+#if defined(IEM_USE_MUSTTAIL)
+#define IEM_NEXT(c, i) __attribute__((musttail)) return (i)[1].fn((c), (i) + 1)
+#else
+#define IEM_NEXT(c, i) return (i) + 1
+#endif
+/* After a handler that may store into guest memory: stop when it hit this block's code. */
+#define IEM_NEXT_W(c, i)                                                          \
+    do {                                                                          \
+        if (IXVM_UNLIKELY((c)->smc_stop))                                         \
+            return iem_stop_after((c), (i));                                      \
+        IEM_NEXT(c, i);                                                           \
+    } while (0)
+#define IEM_HANDLER(name) const struct iem_ix *name(struct iem_cpu *restrict c, const struct iem_ix *restrict i)
+#define IEM_STATIC_HANDLER(name) static IEM_HANDLER(name)
+
+/* EIP of the current / next instruction. */
+static inline uint32_t iem_eip_cur(const struct iem_cpu *c, const struct iem_ix *i)
+{
+    return c->cur->eip0 + i->eip_off;
+}
+static inline uint32_t iem_eip_next(const struct iem_cpu *c, const struct iem_ix *i)
+{
+    uint32_t e = c->cur->eip0 + i->eip_off + i->len;
+    return (c->s->seg[CPUM_CS].attr & CPUM_SEG_ATTR_D) ? e : (e & 0xffff);
+}
+/* Leave the block after i (i completed), fixing the instruction accounting. */
+const struct iem_ix *iem_stop_after(struct iem_cpu *c, const struct iem_ix *i);
+/* Leave the block at a control transfer to new_eip (i completed). */
+static inline const struct iem_ix *iem_branch_exit(struct iem_cpu *c, const struct iem_ix *i, uint32_t eip)
+{
+    c->s->eip = eip;
+    (void)i;
+    return NULL;
+}
+
+/* ---- exceptions (iem_xcpt.c) ---- */
+enum { IEM_X_DE = 0, IEM_X_DB = 1, IEM_X_NMI = 2, IEM_X_BP = 3, IEM_X_OF = 4, IEM_X_BR = 5,
+       IEM_X_UD = 6, IEM_X_NM = 7, IEM_X_DF = 8, IEM_X_TS = 10, IEM_X_NP = 11, IEM_X_SS = 12,
+       IEM_X_GP = 13, IEM_X_PF = 14, IEM_X_MF = 16, IEM_X_AC = 17 };
+/* Raise an exception for instruction i (NULL: s->eip is already the
+ * reported EIP); never returns (longjmp to the instruction boundary). */
+_Noreturn void iem_raise(struct iem_cpu *c, const struct iem_ix *i, unsigned vec, uint32_t err,
+                         unsigned flags) IXVM_COLD;
+_Noreturn void iem_raise_ud(struct iem_cpu *c, const struct iem_ix *i) IXVM_COLD;
+_Noreturn void iem_raise_gp(struct iem_cpu *c, const struct iem_ix *i, uint32_t err) IXVM_COLD;
+_Noreturn void iem_raise_ss(struct iem_cpu *c, const struct iem_ix *i, uint32_t err) IXVM_COLD;
+_Noreturn void iem_raise_np(struct iem_cpu *c, const struct iem_ix *i, uint32_t err) IXVM_COLD;
+_Noreturn void iem_raise_ts(struct iem_cpu *c, const struct iem_ix *i, uint32_t err) IXVM_COLD;
+_Noreturn void iem_raise_de(struct iem_cpu *c, const struct iem_ix *i) IXVM_COLD;
+_Noreturn void iem_raise_nm(struct iem_cpu *c, const struct iem_ix *i) IXVM_COLD;
+_Noreturn void iem_raise_pf(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, uint32_t err) IXVM_COLD;
+/* Deliver the pending exception c->xp (run from iem_exec's setjmp landing). */
+int iem_xcpt_dispatch(struct iem_cpu *c);
+/* Deliver vector through IVT/IDT (flags IEM_XF_*); may raise. eip: return address. */
+void iem_deliver(struct iem_cpu *c, unsigned vec, uint32_t err, unsigned flags);
+/* Software interrupt INT n / INT3 / INTO from instruction i. */
+_Noreturn void iem_soft_int(struct iem_cpu *c, const struct iem_ix *i, unsigned vec) IXVM_COLD;
+
+/* ---- hooks left for later families (docs/iem.md "Hooks") ---- */
+_Noreturn void iem_task_switch(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, int reason) IXVM_COLD;
+_Noreturn void iem_call_gate(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, bool call) IXVM_COLD;
+_Noreturn void iem_v86_unsupported(struct iem_cpu *c, const struct iem_ix *i, const char *what) IXVM_COLD;
+
+/* ---- segments (iem_seg.c) ---- */
+void iem_segc_update(struct iem_cpu *c, unsigned sreg);
+void iem_segc_update_all(struct iem_cpu *c);
+/* Read the 8-byte descriptor of sel (GDT/LDT); raises #GP(sel) if beyond the table
+ * limit (vec/err chosen by the caller through xvec). */
+uint64_t iem_desc_read(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, unsigned xvec);
+void iem_desc_set_accessed(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, uint64_t d);
+void iem_desc_to_seg(struct cpum_seg *seg, uint16_t sel, uint64_t d);
+/* MOV/POP Sreg and LDS-style loads with all protected-mode checks. */
+void iem_load_sreg(struct iem_cpu *c, const struct iem_ix *i, unsigned sreg, uint16_t sel);
+/* Far JMP/CALL/RET to a code segment: checks and loads CS (protected mode). */
+void iem_load_cs_checked(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, uint64_t d, uint8_t new_cpl);
+void iem_set_cpl(struct iem_cpu *c, uint8_t cpl);
+/* Mode key used in block lookups. */
+uint32_t iem_mode_key(const struct iem_cpu *c);
+/* Null out data segments whose DPL < CPL after a return to an outer level. */
+void iem_null_outer_segs(struct iem_cpu *c);
+
+/* ---- TLB / memory slow paths (iem_mem.c) ---- */
+enum { IEM_ACC_R = 0, IEM_ACC_W = 1, IEM_ACC_X = 2, IEM_ACC_SYS = 4 };
+void iem_tlb_flush(struct iem_cpu *c, bool global_too);
+void iem_tlb_flush_page(struct iem_cpu *c, uint32_t la);
+/* Translate la for access acc; fills the TLB; raises #PF.  Returns physical address. */
+uint64_t iem_translate(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, unsigned acc);
+uint64_t iem_rd_slow(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, unsigned size, unsigned acc);
+void *iem_map_w_slow(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, unsigned size, bool rmw,
+                     unsigned acc);
+void iem_commit_slow(struct iem_cpu *c, const struct iem_ix *i);
+_Noreturn void iem_seg_fault(struct iem_cpu *c, const struct iem_ix *i, unsigned sreg, uint32_t off,
+                             unsigned size, unsigned acc) IXVM_COLD;
+/* System (supervisor) linear accesses: descriptor tables, TSS, IDT. */
+uint64_t iem_sys_read(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, unsigned size);
+void iem_sys_write(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, uint64_t val, unsigned size);
+uint64_t iem_phys_read(struct iem_cpu *c, uint64_t pa, unsigned size);
+
+/* ---- decoder (iem_decode.c) ---- */
+struct iem_decode_in {
+    const uint8_t *p;      /* instruction bytes */
+    unsigned avail;        /* bytes available at p */
+    bool truncated_by_page;/* avail ends at a page end (not at the CS limit) */
+    bool d32;              /* CS.D */
+    bool pe, v86;
+    uint32_t eip;          /* EIP of this instruction */
+    uint16_t eip_off;
+};
+enum { IEM_DEC_OK = 0, IEM_DEC_MORE = 1 };
+/* Decode one instruction into *ix.  Returns IEM_DEC_OK (ix may be a #UD/#GP
+ * record), or IEM_DEC_MORE when more bytes than avail are needed.
+ * *ends: the block ends after this instruction. */
+int iem_decode_one(const struct iem_decode_in *in, struct iem_ix *ix, bool *ends);
+void iem_decode_init(void);
+const char *iem_mnemonic(unsigned map, unsigned opc, unsigned ext);
+
+/* Handlers every family may use. */
+IEM_HANDLER(ix_raise_ud);
+IEM_HANDLER(ix_raise_gp0);
+IEM_HANDLER(ix_block_end);
+
+/* ---- misc ---- */
+uint32_t iem_get_eflags(const struct iem_cpu *c);
+void iem_set_eflags(struct iem_cpu *c, uint32_t v);
+/* Write EFLAGS as POPF/IRET do: mask = bits that may change. */
+void iem_write_eflags_masked(struct iem_cpu *c, uint32_t v, uint32_t mask);
+void iem_write_cr0(struct iem_cpu *c, const struct iem_ix *i, uint32_t v);
+void iem_write_cr3(struct iem_cpu *c, uint32_t v);
+void iem_write_cr4(struct iem_cpu *c, const struct iem_ix *i, uint32_t v);
+uint64_t iem_tsc(struct iem_cpu *c);
+
+#endif
