@@ -232,7 +232,7 @@ IEM_HS_RR32(mov_to_dr)
 /* ---- identification, time, MSRs ---- */
 /* CPUID leaf 1 EDX: only what is implemented (docs/iem.md "CPUID"). */
 #define IEM_CPUID_EDX ((1u << 3) /* PSE */ | (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | \
-                       (1u << 6) /* PAE */ | (1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | \
+                       (1u << 6) /* PAE */ | (1u << 8) /* CX8 */ | (1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | \
                        (1u << 16) /* PAT */)
 IEM_STATIC_HANDLER(ix_cpuid)
 {
