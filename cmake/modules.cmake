@@ -27,8 +27,9 @@ if(TARGET ixvm_iem)
   endif()
 endif()
 ixvm_module(fe     GLOBS src/frontend/fe_*.c DEPS ixvm_base ixvm_log ixvm_dbgf PkgConfig::UV PkgConfig::SDL2 PkgConfig::PNG edit)
+ixvm_module(blk    GLOBS src/core/blk*.c DEPS ixvm_base ixvm_log PkgConfig::UV)
 # Time manager + device manager, and the devices (docs/devices.md).
 ixvm_module(tm     GLOBS src/core/tm*.c src/core/pdm*.c
                    DEPS ixvm_base ixvm_log ixvm_pgm ixvm_ssm ixvm_dbgf ixvm_stam PkgConfig::UV)
 ixvm_module(dev    GLOBS src/devices/*.c
-                   DEPS ixvm_tm ixvm_pgm ixvm_log ixvm_stam ixvm_ssm ixvm_dbgf)
+                   DEPS ixvm_tm ixvm_pgm ixvm_log ixvm_stam ixvm_ssm ixvm_dbgf ixvm_blk ixvm_iem ixvm_vmm)

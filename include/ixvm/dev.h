@@ -254,4 +254,19 @@ void debugport_set_exit(struct dev_ins *dp, debugport_exit_fn *fn, void *user);
 /* Last POST code written to port 0x80. */
 uint8_t debugport_post_code(struct dev_ins *dp);
 
+/* ---- piix_ide.c: PIIX3 IDE (8086:7010), compatibility mode: 0x1f0/0x3f6
+ * IRQ14 and 0x170/0x376 IRQ15; bus-master DMA at BAR4 (docs/ide.md).
+ * Config: hda..hdd (image paths), hda_media..hdd_media ("disk" | "cdrom"),
+ * snapshot (disk writes kept in memory). */
+extern const struct dev_reg dev_piix_ide;
+struct pci_bus;
+/* Register the PCI function (devfn 1.1 on i440FX) and its BAR4.  Without
+ * it the legacy ports work and DMA commands wait forever. */
+int piix_ide_pci_attach(struct dev_ins *ide, struct pci_bus *bus, uint8_t devfn,
+                        struct ixvm_errinfo *err) IXVM_WUR;
+/* Insert (path) or remove (NULL) the medium of CD drive 0..3 (hda..hdd);
+ * the guest sees NOT READY, then UNIT ATTENTION, then the new medium. */
+int piix_ide_change_medium(struct dev_ins *ide, unsigned drive, const char *path,
+                           struct ixvm_errinfo *err) IXVM_WUR;
+
 #endif

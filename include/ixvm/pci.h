@@ -117,6 +117,18 @@ void pci_config_write(struct pci_bus *bus, uint8_t busno, uint8_t devfn, unsigne
 int pci_dma_read(struct pci_func *f, gphys_t addr, void *buf, size_t len) IXVM_WUR;
 int pci_dma_write(struct pci_func *f, gphys_t addr, const void *buf, size_t len) IXVM_WUR;
 
+/*
+ * The machine's PCI bus as seen from any device instance: the bus of the
+ * host bridge (i440fx instance 0) in the same device manager, or NULL when
+ * there is none (device tests without a bridge).  PCI devices call this in
+ * init and then pci_register_func().
+ */
+struct pci_bus *pci_bus_find(struct dev_ins *ins);
+/* The function registered at devfn, or NULL. */
+struct pci_func *pci_bus_func(struct pci_bus *bus, uint8_t devfn);
+/* Current level of ISA IRQ irq as driven by the PCI PIRQ lines (tests, info). */
+int pci_bus_isa_irq_level(struct pci_bus *bus, unsigned irq);
+
 /* `info pci` text. */
 void pci_bus_info(struct pci_bus *bus, const struct ixvm_printer *pr);
 

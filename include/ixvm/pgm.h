@@ -80,6 +80,19 @@ int pgm_map_mmio(struct pgm *pgm, gphys_t base, uint64_t size, const struct pgm_
  * revert to RAM below ram_size, else to unassigned. */
 int pgm_unmap_mmio(struct pgm *pgm, gphys_t base) IXVM_WUR;
 
+/*
+ * Re-type the pages [base, base+size) (4 K aligned, outside every ROM/MMIO
+ * range) as PGM_PAGE_RAM, PGM_PAGE_ROM (the host bytes at base + pa are
+ * read, guest writes are dropped: read-only RAM) or PGM_PAGE_UNASSIGNED.
+ * For the chipset's shadow-RAM control (i440FX PAM) and holes such as the
+ * VGA window.  Decoded code on the pages is invalidated and the TLB epoch
+ * bumped, so every vCPU refills.  IXVM_ERR_INVALID_PARAMETER for MMIO, a
+ * bad range or an overlap with a registered range.
+ */
+int pgm_set_page_kind(struct pgm *pgm, gphys_t base, uint64_t size, enum pgm_page_kind kind) IXVM_WUR;
+/* The kind of the page holding pa (UNASSIGNED at or above 4 GiB). */
+enum pgm_page_kind pgm_page_kind(struct pgm *pgm, gphys_t pa);
+
 /* A20 gate: enabled=false forces bit 20 of every physical address to 0. */
 void pgm_set_a20(struct pgm *pgm, bool enabled);
 bool pgm_a20_enabled(const struct pgm *pgm);

@@ -216,6 +216,36 @@ int pgm_unmap_mmio(struct pgm *pgm, gphys_t base)
     return rc;
 }
 
+int pgm_set_page_kind(struct pgm *pgm, gphys_t base, uint64_t size, enum pgm_page_kind kind)
+{
+    if (kind == PGM_PAGE_MMIO || !size || (base & (PGM_PAGE_SIZE - 1)) || (size & (PGM_PAGE_SIZE - 1)) ||
+        base >= PGM_ADDR_SPACE || size > PGM_ADDR_SPACE - base)
+        return IXVM_ERR_INVALID_PARAMETER;
+    int rc = 0;
+    pthread_mutex_lock(&pgm->lock);
+    for (int r = 0; r < PGM_MAX_RANGES; r++) {
+        struct pgm_range *o = &pgm->ranges[r];
+        if (o->used && base < o->base + o->size && o->base < base + size)
+            rc = IXVM_ERR_INVALID_PARAMETER;
+    }
+    if (rc == 0) {
+        for (uint64_t p = base >> PGM_PAGE_SHIFT; p < (base + size) >> PGM_PAGE_SHIFT; p++) {
+            pgm->pte[p] = (uint16_t)kind;
+            /* The bytes behind the page may have been swapped (shadow RAM). */
+            atomic_fetch_add_explicit(&pgm->code[p].code_gen, 1, memory_order_acq_rel);
+            atomic_store_explicit(&pgm->code[p].code_mask, 0, memory_order_relaxed);
+        }
+        pgm_bump_tlb_epoch(pgm);
+    }
+    pthread_mutex_unlock(&pgm->lock);
+    return rc;
+}
+
+enum pgm_page_kind pgm_page_kind(struct pgm *pgm, gphys_t pa)
+{
+    return pa < PGM_ADDR_SPACE ? PGM_PTE_KIND(pgm->pte[pa >> PGM_PAGE_SHIFT]) : PGM_PAGE_UNASSIGNED;
+}
+
 void pgm_page_lookup(struct pgm *pgm, gphys_t pa, struct pgm_page_info *info)
 {
     if (pa >= PGM_ADDR_SPACE) {

@@ -97,6 +97,17 @@ static inline uint32_t iem_get(const uint8_t *p, unsigned n)
     return v;
 }
 
+/* Near control transfers (Jcc, JMP/CALL rel and FF /2 /4, RET near, LOOPcc,
+ * JCXZ): they change only EIP (and ESP), so the block they end may be
+ * linked to its successor (iem_exec.c). map: 0 one-byte, 1 the 0F map. */
+static bool iem_dec_near_branch(unsigned map, unsigned opc, unsigned reg)
+{
+    if (map == 1)
+        return opc >= 0x80 && opc <= 0x8f;
+    return (opc >= 0x70 && opc <= 0x7f) || (opc >= 0xe0 && opc <= 0xe3) || opc == 0xe8 || opc == 0xe9 ||
+           opc == 0xeb || opc == 0xc2 || opc == 0xc3 || (opc == 0xff && (reg == 2 || reg == 4));
+}
+
 static void iem_dec_fault(struct iem_ix *ix, iem_fn fn, unsigned len)
 {
     ix->fn = fn;
@@ -327,5 +338,7 @@ int iem_decode_one(const struct iem_decode_in *in, struct iem_ix *ix, bool *ends
     *ends = (row->attrs & (IEM_A_END | IEM_A_BR)) != 0;
     if (*ends)
         ix->lflags |= IEM_LF_END;
+    if ((row->attrs & (IEM_A_END | IEM_A_BR)) == IEM_A_BR && iem_dec_near_branch(map, b, reg))
+        ix->lflags |= IEM_LF_NEAR;
     return IEM_DEC_OK;
 }

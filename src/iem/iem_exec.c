@@ -44,12 +44,21 @@ void iem_write_eflags_masked(struct iem_cpu *c, uint32_t v, uint32_t mask)
 /* ---- records every family may use ---- */
 IEM_HANDLER(ix_raise_ud) { iem_raise_ud(c, i); }
 IEM_HANDLER(ix_raise_gp0) { iem_raise_gp(c, i, 0); }
+/* Terminator record: the block ran into its size or page limit (or it is a
+ * one-instruction block); go on at the next EIP, linked if possible. */
 IEM_HANDLER(ix_block_end)
 {
     c->s->eip = iem_eip_cur(c, i);
     if (!(c->s->seg[CPUM_CS].attr & CPUM_SEG_ATTR_D))
         c->s->eip &= 0xffffu;
-    return NULL;
+    const struct iem_block *nb = iem_chain_next(c);
+    if (!nb)
+        return NULL;
+#if defined(IEM_USE_MUSTTAIL)
+    __attribute__((musttail)) return nb->ix[0].fn(c, nb->ix);
+#else
+    return nb->ix;
+#endif
 }
 
 const struct iem_ix *iem_stop_after(struct iem_cpu *c, const struct iem_ix *i)
@@ -128,6 +137,7 @@ static const struct iem_block *iem_one_from_bytes(struct iem_cpu *c, const uint8
     b->eip_end = eip + b->ix[0].len;
     b->mode = mode;
     b->cp = NULL;
+    b->linkable = 0;
     stam_counter_inc(&c->st.uncached);
     return b;
 }
@@ -216,6 +226,12 @@ static const struct iem_block *iem_block_build(struct iem_cpu *c, uint32_t eip, 
             break;
     }
     b->ix[n] = (struct iem_ix){ .fn = ix_block_end, .eip_off = (uint16_t)off };
+    /* CMP/TEST + Jcc at the end of the block: one fused record (iem_fuse.c). */
+    if (n >= 2 && (b->ix[n - 1].lflags & IEM_LF_NEAR)) {
+        iem_fn f = iem_fuse_lookup(b->ix[n - 2].fn, b->ix[n - 1].fn);
+        if (f)
+            b->ix[n - 2].fn = f;
+    }
     b->n = n;
     b->phys = pa;
     b->eip0 = eip;
@@ -223,6 +239,9 @@ static const struct iem_block *iem_block_build(struct iem_cpu *c, uint32_t eip, 
     b->eip_end = eip + off;
     b->mode = mode;
     b->cp = cp;
+    b->next[0] = b->next[1] = NULL;
+    b->link_gen = 0;
+    b->linkable = n && (!(b->ix[n - 1].lflags & IEM_LF_END) || (b->ix[n - 1].lflags & IEM_LF_NEAR));
     c->arena_used += sizeof(struct iem_block) + (n + 1) * sizeof(struct iem_ix);
     c->arena_used = (c->arena_used + 63) & ~(size_t)63;
     c->bidx[iem_bidx_hash(pa, eip)] = b;
@@ -270,8 +289,10 @@ static const struct iem_block *iem_one_from_block(struct iem_cpu *c, const struc
     struct iem_block *o = c->one;
     *o = *b;
     o->ix[0] = b->ix[0];
+    o->ix[0].fn = iem_fuse_original(b->ix[0].fn);   /* the Jcc is not in the copy */
     o->ix[1] = (struct iem_ix){ .fn = ix_block_end, .eip_off = b->ix[0].eip_off + b->ix[0].len };
     o->n = 1;
+    o->linkable = 0;
     return o;
 }
 
@@ -293,8 +314,89 @@ static inline bool iem_ff_pending(const struct iem_cpu *c)
              atomic_load_explicit(c->ff_vm, memory_order_relaxed)) & c->ff_mask) != 0;
 }
 
+/* Link slot of a successor at eip: 0 for the fall-through (the end of b:
+ * Jcc not taken, size/page limit), 1 for any other target (Jcc taken,
+ * JMP, CALL, RET; an indirect branch keeps its latest target). */
+static inline unsigned iem_link_slot(const struct iem_block *b, uint32_t eip) { return eip != b->eip_end; }
+
+/* The successor of b at eip through b's links (IEM-DESIGN.md 3), or NULL. */
+static inline const struct iem_block *iem_link_find(const struct iem_cpu *c, const struct iem_block *b,
+                                                    uint32_t eip)
+{
+    const struct iem_block *n = b->next[iem_link_slot(b, eip)];
+    return n && n->eip0 == eip && b->link_gen == c->jc_gen ? n : NULL;
+}
+
+/* Remember nb as the successor of b at nb->eip0. */
+static void iem_link_add(struct iem_cpu *c, const struct iem_block *b, const struct iem_block *nb)
+{
+    struct iem_block *w = (struct iem_block *)b;   /* blocks live in the (mutable) arena */
+    if (w->link_gen != c->jc_gen) {
+        w->link_gen = c->jc_gen;
+        w->next[0] = w->next[1] = NULL;
+    }
+    w->next[iem_link_slot(b, nb->eip0)] = (struct iem_block *)nb;
+}
+
+/*
+ * Follow b's link to the next block when nothing needs the full dispatcher:
+ * b ended in a way that keeps CS, the mode, the interrupt shadow and the
+ * debug state (b->linkable, no exit status, no shadow set), no forced
+ * action, no PGM epoch change, the successor's instructions fit in the
+ * budget and its page's code generation still matches (SMC).  Returns NULL
+ * to take the slow path at the top of iem_run.
+ */
+static inline __attribute__((always_inline)) const struct iem_block *iem_link_next(struct iem_cpu *c,
+                                                                                   const struct iem_block *b)
+{
+    if (IXVM_UNLIKELY(!b->linkable || c->exit_rc || c->shadow_set))
+        return NULL;
+    if (IXVM_UNLIKELY(iem_ff_pending(c) ||
+                      c->epoch != atomic_load_explicit(c->epoch_p, memory_order_acquire)))
+        return NULL;
+    uint32_t eip = c->s->eip;
+    const struct iem_block *nb = iem_link_find(c, b, eip);
+    if (IXVM_UNLIKELY(!nb)) {
+        /* Not linked yet, or another target of an indirect branch: the jump
+         * cache, checked against b's CS and mode (a linkable exit keeps them). */
+        const struct iem_jce *j = &c->jc[iem_jc_hash(b->cs_base + eip)];
+        nb = j->b;
+        if (j->gen != c->jc_gen || j->lin != b->cs_base + eip || nb->eip0 != eip || nb->mode != b->mode ||
+            nb->cs_base != b->cs_base || nb->eip_end - 1 > c->s->seg[CPUM_CS].limit)
+            return NULL;
+        iem_link_add(c, b, nb);
+        stam_counter_inc(&c->st.link_miss);
+    }
+    if ((int64_t)nb->n > c->budget ||
+        atomic_load_explicit(&nb->cp->code_gen, memory_order_acquire) != nb->gen)
+        return NULL;
+    /* TF, RF and DR7 need not be looked at: the dispatcher ran b as a full
+     * block, so they were clear, and only instructions that end a block
+     * without linking (POPF, IRET, MOV DRn) or an exception change them. */
+    return nb;
+}
+
+/* Blocks chained from handlers before the dispatcher gets control back:
+ * bounds the nesting where the chaining call is not a tail jump (-O0). */
+#define IEM_CHAIN_MAX 64u
+
+const struct iem_block *iem_chain_next(struct iem_cpu *c)
+{
+    if (IXVM_UNLIKELY(c->chain_left == 0))
+        return NULL;
+    const struct iem_block *nb = iem_link_next(c, c->cur);
+    if (!nb)
+        return NULL;
+    c->chain_left--;
+    c->budget -= nb->n;
+    c->icount += nb->n;
+    c->cur = nb;
+    return nb;
+}
+
 static int iem_run(struct iem_cpu *c)
 {
+    const struct iem_block *prev = NULL;   /* the block that just ran, if it may link */
     for (;;) {
         if (c->exit_rc) {
             int rc = c->exit_rc;
@@ -312,20 +414,37 @@ static int iem_run(struct iem_cpu *c)
             iem_tlb_flush(c, true);
         }
         const struct iem_block *b = iem_block_get(c);
-        bool tf = (c->s->eflags & CPUM_EFL_TF) != 0;
-        if (single || tf || (int64_t)b->n > c->budget)
+        if (prev && b != c->one)
+            iem_link_add(c, prev, b);
+        /* TF, RF and armed debug registers: one instruction at a time (iem_dbg.c). */
+        bool dbg = (c->s->eflags & (CPUM_EFL_TF | CPUM_EFL_RF)) || c->dbg_armed, tf = false;
+        if (single || dbg || (int64_t)b->n > c->budget)
             b = iem_one_from_block(c, b);
+        if (IXVM_UNLIKELY(dbg))
+            tf = iem_dbg_before(c);
         c->shadow = false;
         c->budget -= b->n;
         c->icount += b->n;
+        c->chain_left = IEM_CHAIN_MAX;
         iem_run_block(c, b);
+        b = c->cur;   /* the last block that ran (handlers chain to successors) */
+        if (IXVM_UNLIKELY(dbg)) {
+            c->shadow = c->shadow_set;
+            c->shadow_set = false;
+            iem_dbg_after(c, tf);   /* single-step, data and I/O breakpoint traps */
+            prev = NULL;
+            continue;
+        }
+        /* Linked successors run without the lookup and the checks above. */
+        for (const struct iem_block *nb; (nb = iem_link_next(c, b)) != NULL; b = c->cur) {
+            c->budget -= nb->n;
+            c->icount += nb->n;
+            c->chain_left = IEM_CHAIN_MAX;
+            iem_run_block(c, nb);
+        }
         c->shadow = c->shadow_set;
         c->shadow_set = false;
-        if (IXVM_UNLIKELY(tf)) {
-            /* Single-step trap after the instruction (SDM Vol. 3A 17.3.1.4). */
-            c->s->dr[6] |= 0x4000u;
-            iem_raise(c, NULL, IEM_X_DB, 0, IEM_XF_TRAP);
-        }
+        prev = b->linkable && !c->shadow ? b : NULL;
     }
 }
 
@@ -338,6 +457,7 @@ static void iem_sync_in(struct iem_cpu *c)
     iem_set_eflags(c, s->eflags);
     iem_set_cpl(c, (s->cr0 & CPUM_CR0_PE) ? s->cpl : 0);
     iem_segc_update_all(c);
+    iem_dbg_sync(c);
     c->a20_mask = pgm_a20_mask(c->pgm);
     c->epoch = pgm_tlb_epoch(c->pgm);
     iem_tlb_flush(c, true);
@@ -489,6 +609,8 @@ int iem_stats_register(struct iem_cpu *c, struct stam *st)
         { offsetof(struct iem_stats, tlb_flush), "TlbFlushes", "soft-TLB flushes" },
         { offsetof(struct iem_stats, xcpt), "Exceptions", "exceptions and interrupts delivered" },
         { offsetof(struct iem_stats, uncached), "UncachedInstr", "one-instruction uncached blocks" },
+        { offsetof(struct iem_stats, link_miss), "LinkMisses",
+          "linked-path block lookups that went to the jump cache (new link, indirect branch)" },
     };
     int rc = stam_register(st, &c->icount, STAM_TYPE_U64, STAM_UNIT_INSTR, "retired instructions",
                            "/IEM/CPU%u/Instructions", c->cpu_id);

@@ -60,6 +60,7 @@ enum {
     IEM_LF_FAULT = 0x10,   /* may fault */
     IEM_LF_END   = 0x20,   /* ends the block */
     IEM_LF_SEGOVR = 0x40,  /* explicit segment prefix */
+    IEM_LF_NEAR  = 0x80,   /* near branch (Jcc, JMP/CALL/RET near, LOOP, JCXZ): the block may link */
 };
 
 /* Byte registers: r0/r1 hold a byte offset into the GPR array (AL=0, AH=1, CL=4...). */
@@ -118,6 +119,14 @@ struct iem_block {
     uint32_t gen;                  /* page code_gen at build time */
     uint32_t n;                    /* instructions (the terminator not counted) */
     struct pgm_code_page *cp;      /* code-tracking words of the page */
+    /* Block links (IEM-DESIGN.md 3): up to two successors keyed by their
+     * eip0, valid while link_gen == c->jc_gen (bumped by every TLB and
+     * cache flush).  Only a block whose exit cannot change CS, the mode,
+     * the interrupt shadow or the debug state links (`linkable`: it ends in
+     * a near branch or runs into the block/page size limit). [EMT] */
+    struct iem_block *next[2];
+    uint32_t link_gen;
+    uint32_t linkable;
     struct iem_ix ix[];            /* n records + terminator */
 };
 
@@ -133,12 +142,18 @@ struct iem_segc {
     uint32_t base;
     uint32_t lo;             /* lowest valid offset (expand-down: limit + 1) */
     uint64_t end_r, end_w;   /* highest valid offset + 1 for reads / writes; 0 = no access */
+    uint32_t flat;           /* IEM_SEGC_FLAT_R/W: base 0, every offset valid (no check needed) */
 };
+#define IEM_SEGC_FLAT_R 1u
+#define IEM_SEGC_FLAT_W 2u
 
-enum { IEM_XF_ERR = 1, IEM_XF_TRAP = 2, IEM_XF_SOFT = 4, IEM_XF_EXT = 8, IEM_XF_NMI = 16 };
+enum { IEM_XF_ERR = 1, IEM_XF_TRAP = 2, IEM_XF_SOFT = 4, IEM_XF_EXT = 8, IEM_XF_NMI = 16,
+       IEM_XF_NORF = 32,     /* fault that pushes RF as is (#DB instruction breakpoint, SDM 3A 17.3.1.1) */
+       IEM_XF_RESUME = 64 }; /* no exception: leave the block and continue at s->eip (iem_resume_at) */
 
 struct iem_stats {
     struct stam_counter blk_hit, blk_miss, blk_smc, blk_flush, tlb_miss, tlb_flush, xcpt, uncached;
+    struct stam_counter link_miss;   /* linked path fell back to the jump cache */
 };
 
 #define IEM_JC_SIZE 4096u
@@ -154,6 +169,7 @@ struct iem_cpu {
     int64_t lf_res;                /* lazy flags: sign-extended result */
     uint32_t lf_aux;               /* CF bit 31, CF^OF bit 30, AF bit 3, PDB 8-15, SD 16 */
     uint32_t smc_stop;             /* a store hit the running block's code: leave after it */
+    uint32_t chain_left;           /* blocks that may still chain without the dispatcher */
     struct iem_tlbe *tlb;          /* current privilege class table */
     uint64_t tlb_rev;              /* current revision << 32 */
     struct iem_segc segc[CPUM_SREG_COUNT];
@@ -168,6 +184,20 @@ struct iem_cpu {
     bool nmi_blocked;
     bool multi_threaded;
     uint8_t cpl;
+    /* Debug registers (iem_dbg.c), [EMT]: dbg_armed (a DR7 L/G bit is set)
+     * forces one-instruction blocks at block entry, like TF and RF do. */
+    uint8_t dbg_armed;
+    uint8_t dbg_watch;             /* data breakpoints: their pages take the TLB slow path */
+    uint8_t dbg_hit;               /* B0-B3 matched by the running instruction */
+    uint8_t deliver_ilen;          /* length of the INT n/INT3/INTO being delivered, 0 otherwise */
+    /* Looked at on every block entry, linked ones too (iem_exec.c): kept
+     * next to the fields above, in the same cache lines. */
+    uint32_t jc_gen;               /* jump cache and block links generation */
+    uint32_t epoch;                /* pgm tlb epoch seen */
+    const _Atomic uint32_t *epoch_p; /* pgm's epoch word [any, atomic] */
+    _Atomic uint32_t *ff_cpu, *ff_vm;
+    uint32_t ff_mask;
+    struct iem_jce *jc;
     int delivering;                /* vector being delivered, -1 none */
     struct { uint8_t vec; uint32_t err; unsigned flags; } xp;  /* pending exception */
     jmp_buf jb;
@@ -176,10 +206,6 @@ struct iem_cpu {
     uint8_t *ram;                  /* pgm host base */
     struct pgm_page_info xl;       /* page of the last iem_translate() */
     uint32_t a20_mask;
-    uint32_t epoch;                /* pgm tlb epoch seen */
-    const _Atomic uint32_t *epoch_p; /* pgm's epoch word [any, atomic] */
-    _Atomic uint32_t *ff_cpu, *ff_vm;
-    uint32_t ff_mask;
     _Atomic uint32_t ff_dummy;
     unsigned cpu_id;
     uint64_t (*clock_ticks)(void *);
@@ -196,8 +222,6 @@ struct iem_cpu {
     struct iem_block **bidx;       /* [IEM_BIDX_SIZE] */
     uint8_t *arena;
     size_t arena_size, arena_used;
-    struct iem_jce *jc;
-    uint32_t jc_gen;
     struct iem_block *one;         /* uncached one-instruction block (points into one_raw) */
     _Alignas(64) uint8_t one_raw[sizeof(struct iem_block) + 2 * sizeof(struct iem_ix)];
     /* diagnostics */
@@ -236,12 +260,27 @@ static inline uint32_t iem_eip_next(const struct iem_cpu *c, const struct iem_ix
 }
 /* Leave the block after i (i completed), fixing the instruction accounting. */
 const struct iem_ix *iem_stop_after(struct iem_cpu *c, const struct iem_ix *i);
-/* Leave the block at a control transfer to new_eip (i completed). */
+/* The linked successor of the running block at s->eip if it may run now
+ * (iem_exec.c: forced actions, budget, SMC and the chain limit checked;
+ * budget, icount and c->cur already charged to it), else NULL. */
+const struct iem_block *iem_chain_next(struct iem_cpu *c);
+/* Leave the block at a control transfer to new_eip (i completed): continue
+ * in the linked successor block directly (IEM-DESIGN.md 3) or return to
+ * the dispatcher.  With musttail dispatch the call below sits in the
+ * handler's tail position and compiles to a jump at -O1 and up; without
+ * optimisation it nests, which c->chain_left bounds. */
 static inline const struct iem_ix *iem_branch_exit(struct iem_cpu *c, const struct iem_ix *i, uint32_t eip)
 {
     c->s->eip = eip;
     (void)i;
-    return NULL;
+    const struct iem_block *nb = iem_chain_next(c);
+    if (!nb)
+        return NULL;
+#if defined(IEM_USE_MUSTTAIL)
+    return nb->ix[0].fn(c, nb->ix);
+#else
+    return nb->ix;
+#endif
 }
 
 /* ---- exceptions (iem_xcpt.c) ---- */
@@ -267,10 +306,48 @@ void iem_deliver(struct iem_cpu *c, unsigned vec, uint32_t err, unsigned flags);
 /* Software interrupt INT n / INT3 / INTO from instruction i. */
 _Noreturn void iem_soft_int(struct iem_cpu *c, const struct iem_ix *i, unsigned vec) IXVM_COLD;
 
-/* ---- hooks left for later families (docs/iem.md "Hooks") ---- */
+/* ---- task switches (iem_task.c) and call gates (iem_gate.c), called from far JMP/CALL/IRET ---- */
 _Noreturn void iem_task_switch(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, int reason) IXVM_COLD;
 _Noreturn void iem_call_gate(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, bool call) IXVM_COLD;
-_Noreturn void iem_v86_unsupported(struct iem_cpu *c, const struct iem_ix *i, const char *what) IXVM_COLD;
+
+/* ---- protected-mode system machinery (iem_task.c, iem_gate.c, iem_v86.c, iem_dbg.c) ---- */
+enum { IEM_TS_INT = 0, IEM_TS_JMP = 1, IEM_TS_CALL = 2, IEM_TS_IRET = 3 };   /* iem_task_switch reasons */
+/* Leave the running block after i (NULL: outside a block) completed a control
+ * transfer that already set s->eip (task switch, call gate). */
+_Noreturn void iem_resume_at(struct iem_cpu *c, const struct iem_ix *i) IXVM_COLD;
+/* Interrupt/exception through an IDT task gate (gate: the IDT entry). */
+void iem_task_gate_deliver(struct iem_cpu *c, uint64_t gate, uint32_t err, unsigned flags);
+/* IRET in V86 mode, and IRET from CPL 0 to V86 mode (EFLAGS.VM=1 in the image). */
+const struct iem_ix *iem_iret_v86(struct iem_cpu *c, const struct iem_ix *i);
+const struct iem_ix *iem_iret_to_v86(struct iem_cpu *c, const struct iem_ix *i);
+/* INT n in V86 mode: true when redirected to the V86 IVT (VME), false when the
+ * IDT delivers it; raises #GP(0) for the IOPL/VME cases that fault. */
+bool iem_v86_int(struct iem_cpu *c, const struct iem_ix *i, unsigned vec);
+/* Interrupt from V86 mode entered its ring-0 handler: VM=0, data segments null. */
+void iem_v86_leave(struct iem_cpu *c);
+/* CLI/STI with CPL > IOPL: VME/PVI virtualize IF as VIF (returns), else #GP(0). */
+void iem_vif_cli_sti(struct iem_cpu *c, const struct iem_ix *i, bool sti);
+/* PUSHF/POPF in V86 mode with IOPL < 3: VME forms, else #GP(0). */
+void iem_vme_pushf(struct iem_cpu *c, const struct iem_ix *i);
+void iem_vme_popf(struct iem_cpu *c, const struct iem_ix *i);
+/* Debug registers and breakpoints. */
+void iem_dbg_sync(struct iem_cpu *c);
+uint32_t iem_dbg_mov_from(struct iem_cpu *c, const struct iem_ix *i, unsigned n);
+void iem_dbg_mov_to(struct iem_cpu *c, const struct iem_ix *i, unsigned n, uint32_t v);
+/* Block entry with TF/RF/dbg_armed (one instruction): instruction breakpoints
+ * (fault), RF cleared; returns TF as the instruction starts. */
+bool iem_dbg_before(struct iem_cpu *c);
+/* After that instruction: data/I/O breakpoint hits and single-step (trap). */
+void iem_dbg_after(struct iem_cpu *c, bool tf);
+void iem_dbg_data(struct iem_cpu *c, uint32_t la, unsigned size, bool write);
+bool iem_dbg_watched(const struct iem_cpu *c, uint32_t la);
+void iem_dbg_io(struct iem_cpu *c, uint16_t port, unsigned size);
+/* dbg_hit bit: the instruction was a software interrupt that cleared TF (no single-step trap). */
+#define IEM_DBG_NO_STEP 0x80u
+/* IN/OUT/INS/OUTS permission: IOPL, then the TSS I/O bit map (iem_io.c); raises #GP(0). */
+void iem_io_check(struct iem_cpu *c, const struct iem_ix *i, uint16_t port, unsigned size);
+/* WRMSR: false when v sets reserved bits or undefined memory types of msr (iem_msr.c). */
+bool iem_msr_write_ok(uint32_t msr, uint64_t v);
 
 /* ---- segments (iem_seg.c) ---- */
 void iem_segc_update(struct iem_cpu *c, unsigned sreg);
@@ -324,6 +401,12 @@ enum { IEM_DEC_OK = 0, IEM_DEC_MORE = 1 };
 int iem_decode_one(const struct iem_decode_in *in, struct iem_ix *ix, bool *ends);
 void iem_decode_init(void);
 const char *iem_mnemonic(unsigned map, unsigned opc, unsigned ext);
+
+/* CMP/TEST + Jcc fusion (iem_fuse.c): the fused handler for a compare
+ * record followed by a Jcc record, or NULL; and back to the compare's own
+ * handler (a one-instruction copy of a fused record). */
+iem_fn iem_fuse_lookup(iem_fn first, iem_fn jcc);
+iem_fn iem_fuse_original(iem_fn fn);
 
 /* Handlers every family may use. */
 IEM_HANDLER(ix_raise_ud);

@@ -209,6 +209,11 @@ uint64_t iem_translate(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, u
         e->tag_w = tag | (can_w && c->xl.kind == PGM_PAGE_RAM && !code ? 0 : IEM_TLB_NO);
         e->tag_x = tag | (can_x && direct ? 0 : IEM_TLB_NO);
         e->addend = direct ? (uintptr_t)c->xl.host - (la & 0xfffff000u) : 0;
+        if (IXVM_UNLIKELY(c->dbg_watch) && iem_dbg_watched(c, la)) {
+            /* Data breakpoint on this page: every data access takes the slow path. */
+            e->tag_r |= IEM_TLB_NO;
+            e->tag_w |= IEM_TLB_NO;
+        }
         c->tlb_global[t][k] = w.global;
         if (w.large)
             c->tlb_has_large = true;
@@ -239,6 +244,8 @@ static uint64_t iem_rd_part(struct iem_cpu *c, const struct iem_ix *i, uint32_t 
 
 uint64_t iem_rd_slow(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, unsigned size, unsigned acc)
 {
+    if (IXVM_UNLIKELY(c->dbg_watch) && !(acc & IEM_ACC_SYS))
+        iem_dbg_data(c, la, size, false);
     unsigned n0 = 0x1000u - (la & 0xfffu);
     if (n0 >= size)
         return iem_rd_part(c, i, la, size, acc);
@@ -263,6 +270,8 @@ void iem_sys_write(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, uint6
 void *iem_map_w_slow(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, unsigned size, bool rmw,
                      unsigned acc)
 {
+    if (IXVM_UNLIKELY(c->dbg_watch) && !(acc & IEM_ACC_SYS))
+        iem_dbg_data(c, la, size, true);
     unsigned n0 = 0x1000u - (la & 0xfffu);
     if (n0 > size)
         n0 = size;
@@ -352,7 +361,8 @@ void iem_write_cr3(struct iem_cpu *c, uint32_t v)
 void iem_write_cr4(struct iem_cpu *c, const struct iem_ix *i, uint32_t v)
 {
     /* Only the features CPUID reports (docs/iem.md "CPUID"). */
-    const uint32_t ok = CPUM_CR4_TSD | CPUM_CR4_PSE | CPUM_CR4_PAE | CPUM_CR4_PGE | CPUM_CR4_PCE;
+    const uint32_t ok = CPUM_CR4_VME | CPUM_CR4_PVI | CPUM_CR4_TSD | CPUM_CR4_DE | CPUM_CR4_PSE | CPUM_CR4_PAE |
+                        CPUM_CR4_PGE | CPUM_CR4_PCE;
     if (v & ~ok)
         iem_raise_gp(c, i, 0);
     uint32_t chg = c->s->cr4 ^ v;

@@ -26,6 +26,9 @@ static inline uint32_t iem_lin(struct iem_cpu *c, const struct iem_ix *i, unsign
                                unsigned size, unsigned acc)
 {
     const struct iem_segc *sc = &c->segc[sreg];
+    /* Flat: only the 4 GiB end can be crossed (SDM Vol. 3A 5.3: the last byte is checked). */
+    if (IXVM_LIKELY((sc->flat & ((acc & IEM_ACC_W) ? IEM_SEGC_FLAT_W : IEM_SEGC_FLAT_R)) && off <= 0u - size))
+        return off;
     uint64_t end = (acc & IEM_ACC_W) ? sc->end_w : sc->end_r;
     if (IXVM_UNLIKELY(off < sc->lo || (uint64_t)off + size > end))
         iem_seg_fault(c, i, sreg, off, size, acc);

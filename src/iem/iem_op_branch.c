@@ -2,7 +2,7 @@
 /*
  * Control transfers: Jcc, JMP/CALL/RET near (relative and indirect, RET
  * imm16), LOOP/LOOPE/LOOPNE/JCXZ, far JMP/CALL/RET to code segments in
- * real and protected mode (gates -> hooks), INT n/INT3/INTO, IRET (real,
+ * real and protected mode (gates: iem_gate.c, tasks: iem_task.c), INT n/INT3/INTO, IRET (real,
  * protected same and outer privilege).  SDM Vol. 2 instruction pages and
  * Vol. 3A 5.8 (privilege checks for control transfers).
  */
@@ -141,7 +141,7 @@ static uint64_t iem_far_target(struct iem_cpu *c, const struct iem_ix *i, uint16
         if (type == 0x4 || type == 0xc)
             iem_call_gate(c, i, sel, call);
         if (type == 0x5 || type == 0x1 || type == 0x9)
-            iem_task_switch(c, i, sel, call ? 2 : 1);
+            iem_task_switch(c, i, sel, call ? IEM_TS_CALL : IEM_TS_JMP);
         iem_raise_gp(c, i, sel & 0xfffcu);
     }
     if (!(type & 8))
@@ -299,16 +299,12 @@ IEM_STATIC_HANDLER(ix_retf)
 const struct iem_hset iem_hs_retf = { .f = { [IEM_S_NONE] = { NULL, ix_retf, ix_retf } } };
 
 /* ---- software interrupts ---- */
-static void iem_int_v86_check(struct iem_cpu *c, const struct iem_ix *i)
-{
-    /* Without VME, INT n in V86 mode with IOPL < 3 is #GP(0) (SDM Vol. 3A 20.3.3). */
-    if ((c->s->eflags & CPUM_EFL_VM) && ((c->s->eflags & CPUM_EFL_IOPL) >> 12) < 3)
-        iem_raise_gp(c, i, 0);
-}
 IEM_STATIC_HANDLER(ix_int3) { iem_soft_int(c, i, IEM_X_BP); }
 IEM_STATIC_HANDLER(ix_int)
 {
-    iem_int_v86_check(c, i);
+    /* V86 mode: IOPL and VME decide (SDM Vol. 3A 20.4.2, Table 20-2; iem_v86.c). */
+    if ((c->s->eflags & CPUM_EFL_VM) && iem_v86_int(c, i, (uint8_t)i->imm))
+        return iem_branch_exit(c, i, c->s->eip);
     iem_soft_int(c, i, (uint8_t)i->imm);
 }
 IEM_STATIC_HANDLER(ix_into)
@@ -326,11 +322,11 @@ IEM_STATIC_HANDLER(ix_iret)
 {
     struct cpum_state *s = c->s;
     unsigned w = IEM_IS_OSZ32(i) ? 32 : 16, b = w / 8;
-    if (s->eflags & CPUM_EFL_VM) {
-        if (((s->eflags & CPUM_EFL_IOPL) >> 12) < 3)
-            iem_raise_gp(c, i, 0);
-        iem_v86_unsupported(c, i, "IRET");
-    }
+    if (s->eflags & CPUM_EFL_VM)
+        return iem_iret_v86(c, i);
+    /* NT=1: return to the previous task, nothing is popped (SDM Vol. 3A 7.4). */
+    if ((s->cr0 & CPUM_CR0_PE) && (s->eflags & CPUM_EFL_NT))
+        iem_task_switch(c, i, (uint16_t)iem_sys_read(c, i, s->tr.base, 2), IEM_TS_IRET);
     uint32_t off = iem_peek(c, i, 0, w);
     uint16_t sel = (uint16_t)iem_peek(c, i, b, 16);
     uint32_t fl = iem_peek(c, i, 2 * b, w);
@@ -344,10 +340,8 @@ IEM_STATIC_HANDLER(ix_iret)
         iem_write_eflags_masked(c, fl, mask & ~CPUM_EFL_VM);
         return iem_branch_exit(c, i, off);
     }
-    if (s->eflags & CPUM_EFL_NT)
-        iem_task_switch(c, i, (uint16_t)iem_sys_read(c, i, s->tr.base, 2), 3);
     if (w == 32 && (fl & CPUM_EFL_VM) && c->cpl == 0)
-        iem_v86_unsupported(c, i, "IRET to V86");
+        return iem_iret_to_v86(c, i);
     uint64_t d = iem_ret_target(c, i, sel, off);
     unsigned rpl = sel & 3u, iopl = (s->eflags & CPUM_EFL_IOPL) >> 12;
     uint32_t mask = CPUM_EFL_STATUS | CPUM_EFL_TF | CPUM_EFL_DF | CPUM_EFL_NT | CPUM_EFL_RF | CPUM_EFL_AC |

@@ -125,8 +125,10 @@ static bool iem_v86_iopl_trap(const struct iem_cpu *c)
 /* PUSHF: VM and RF read as 0 in the image (SDM Vol. 2 "PUSHF"). */
 IEM_STATIC_HANDLER(ix_pushf)
 {
-    if (iem_v86_iopl_trap(c))
-        iem_raise_gp(c, i, 0);
+    if (iem_v86_iopl_trap(c)) {
+        iem_vme_pushf(c, i);   /* VME form or #GP(0) (iem_v86.c) */
+        IEM_NEXT_W(c, i);
+    }
     uint32_t f = iem_get_eflags(c) & ~(CPUM_EFL_VM | CPUM_EFL_RF);
     iem_push(c, i, f, IEM_IS_OSZ32(i) ? 32 : 16);
     IEM_NEXT_W(c, i);
@@ -136,8 +138,10 @@ const struct iem_hset iem_hs_pushf = { .f = { [IEM_S_NONE] = { NULL, ix_pushf, i
 /* POPF: which bits may change depends on CPL and IOPL (SDM Vol. 2 "POPF"). */
 IEM_STATIC_HANDLER(ix_popf)
 {
-    if (iem_v86_iopl_trap(c))
-        iem_raise_gp(c, i, 0);
+    if (iem_v86_iopl_trap(c)) {
+        iem_vme_popf(c, i);    /* VME form or #GP(0) (iem_v86.c) */
+        IEM_NEXT(c, i);
+    }
     unsigned w = IEM_IS_OSZ32(i) ? 32 : 16;
     uint32_t v = iem_peek(c, i, 0, w);
     uint32_t mask = CPUM_EFL_STATUS | CPUM_EFL_TF | CPUM_EFL_DF | CPUM_EFL_NT | CPUM_EFL_AC | CPUM_EFL_ID;

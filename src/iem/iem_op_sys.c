@@ -27,21 +27,27 @@ IEM_STATIC_HANDLER(ix_hlt)
 }
 const struct iem_hset iem_hs_hlt = { .f = { [IEM_S_NONE] = { NULL, ix_hlt, ix_hlt } } };
 
-/* CLI/STI: CPL <= IOPL in protected mode, IOPL 3 in V86 (no VME/PVI). */
-static void iem_if_check(struct iem_cpu *c, const struct iem_ix *i)
+/* CLI/STI: CPL <= IOPL in protected mode, IOPL 3 in V86; otherwise VME/PVI
+ * change VIF instead (iem_vif_cli_sti) or #GP(0).  True: IF may change. */
+static bool iem_if_check(struct iem_cpu *c, const struct iem_ix *i, bool sti)
 {
-    if ((c->s->cr0 & CPUM_CR0_PE) && c->cpl > iem_iopl(c))
-        iem_raise_gp(c, i, 0);
+    if ((c->s->cr0 & CPUM_CR0_PE) && c->cpl > iem_iopl(c)) {
+        iem_vif_cli_sti(c, i, sti);
+        return false;
+    }
+    return true;
 }
 IEM_STATIC_HANDLER(ix_cli)
 {
-    iem_if_check(c, i);
-    c->s->eflags &= ~CPUM_EFL_IF;
+    if (iem_if_check(c, i, false))
+        c->s->eflags &= ~CPUM_EFL_IF;
     IEM_NEXT(c, i);
 }
 IEM_STATIC_HANDLER(ix_sti)
 {
-    iem_if_check(c, i);
+    if (!iem_if_check(c, i, true)) {
+        IEM_NEXT(c, i);
+    }
     if (!(c->s->eflags & CPUM_EFL_IF))
         c->shadow_set = true;   /* SDM Vol. 2 "STI": one-instruction interrupt shadow */
     c->s->eflags |= CPUM_EFL_IF;
@@ -63,25 +69,22 @@ IEM_HS_NONE(cld)
 IEM_HS_NONE(std)
 
 /* ---- port I/O ---- */
-static void iem_io_check(struct iem_cpu *c, const struct iem_ix *i, uint16_t port, unsigned size)
-{
-    (void)port;
-    (void)size;
-    /* The TSS I/O permission bitmap (SDM Vol. 1 18.5.2) is not consulted yet. */
-    if ((c->s->cr0 & CPUM_CR0_PE) && (c->cpl > iem_iopl(c) || (c->s->eflags & CPUM_EFL_VM)))
-        iem_raise_gp(c, i, 0);
-}
+/* IOPL and TSS I/O bit map: iem_io_check() in iem_io.c. */
 static void iem_in(struct iem_cpu *c, const struct iem_ix *i, uint16_t port, unsigned w)
 {
     iem_io_check(c, i, port, w / 8);
     uint32_t v = 0;
     (void)iom_in(c->iom, port, w / 8, &v);
     iem_rset(c, CPUM_EAX, v, w);
+    if (IXVM_UNLIKELY(c->dbg_armed))
+        iem_dbg_io(c, port, w / 8);   /* I/O breakpoints (iem_dbg.c) */
 }
 static void iem_out(struct iem_cpu *c, const struct iem_ix *i, uint16_t port, unsigned w)
 {
     iem_io_check(c, i, port, w / 8);
     (void)iom_out(c->iom, port, iem_rget(c, CPUM_EAX, w), w / 8);
+    if (IXVM_UNLIKELY(c->dbg_armed))
+        iem_dbg_io(c, port, w / 8);   /* I/O breakpoints (iem_dbg.c) */
 }
 #define IEM_IO_W(W)                                                                       \
     IEM_STATIC_HANDLER(ix_in_imm##W) { iem_in(c, i, (uint8_t)i->imm, W); IEM_NEXT(c, i); } \
@@ -195,32 +198,17 @@ IEM_STATIC_HANDLER(ix_mov_to_cr)
     }
     IEM_NEXT(c, i);
 }
-/* DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD); breakpoints are not armed yet. */
-static unsigned iem_dr_index(struct iem_cpu *c, const struct iem_ix *i, unsigned n)
-{
-    if (n == 4 || n == 5) {
-        if (c->s->cr4 & CPUM_CR4_DE)
-            iem_raise_ud(c, i);
-        n += 2;
-    }
-    return n;
-}
+/* MOV DRn: DR4/DR5 aliases, DR7.GD and breakpoint arming are in iem_dbg.c. */
 IEM_STATIC_HANDLER(ix_mov_from_dr)
 {
     iem_need_cpl0(c, i);
-    c->r[i->r0] = c->s->dr[iem_dr_index(c, i, i->r1)];
+    c->r[i->r0] = iem_dbg_mov_from(c, i, i->r1);
     IEM_NEXT(c, i);
 }
 IEM_STATIC_HANDLER(ix_mov_to_dr)
 {
     iem_need_cpl0(c, i);
-    unsigned n = iem_dr_index(c, i, i->r0);
-    uint32_t v = c->r[i->r1];
-    if (n == 6)
-        v = (v & 0x0000e00fu) | 0xffff0ff0u;
-    else if (n == 7)
-        v = (v & 0xffff2bffu) | 0x400u;
-    c->s->dr[n] = v;
+    iem_dbg_mov_to(c, i, i->r0, c->r[i->r1]);
     IEM_NEXT(c, i);
 }
 #define IEM_HS_RR32(n) const struct iem_hset iem_hs_##n = { .f = { [IEM_S_RR] = { NULL, NULL, ix_##n } } };
@@ -231,8 +219,8 @@ IEM_HS_RR32(mov_to_dr)
 
 /* ---- identification, time, MSRs ---- */
 /* CPUID leaf 1 EDX: only what is implemented (docs/iem.md "CPUID"). */
-#define IEM_CPUID_EDX ((1u << 3) /* PSE */ | (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | \
-                       (1u << 6) /* PAE */ | (1u << 8) /* CX8 */ | (1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | \
+#define IEM_CPUID_EDX ((1u << 1) /* VME */ | (1u << 2) /* DE */ | (1u << 3) /* PSE */ | (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | \
+                       (1u << 6) /* PAE */ | (1u << 8) /* CX8 */ | (1u << 11) /* SEP */ | (1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | \
                        (1u << 16) /* PAT */)
 IEM_STATIC_HANDLER(ix_cpuid)
 {
@@ -326,6 +314,8 @@ IEM_STATIC_HANDLER(ix_wrmsr)
     iem_need_cpl0(c, i);
     uint32_t msr = c->r[CPUM_ECX];
     uint64_t v = (uint64_t)c->r[CPUM_EDX] << 32 | c->r[CPUM_EAX];
+    if (!iem_msr_write_ok(msr, v))
+        iem_raise_gp(c, i, 0);   /* reserved bits or memory types (iem_msr.c) */
     if (msr == 0x10) {
         c->s->msr.tsc_offset = v - (iem_tsc(c) - c->s->msr.tsc_offset);
     } else if (msr == 0x174 || msr == 0x175 || msr == 0x176) {

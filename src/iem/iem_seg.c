@@ -23,6 +23,7 @@ void iem_segc_update(struct iem_cpu *c, unsigned sreg)
     const struct cpum_seg *seg = &s->seg[sreg];
     struct iem_segc *sc = &c->segc[sreg];
     sc->base = seg->base;
+    sc->flat = 0;   /* set below for a flat protected-mode data/code segment */
     if (!(s->cr0 & CPUM_CR0_PE) || (s->eflags & CPUM_EFL_VM)) {
         /* Real and V86 mode: only the (cached) limit applies. */
         sc->lo = 0;
@@ -53,6 +54,10 @@ void iem_segc_update(struct iem_cpu *c, unsigned sreg)
     }
     sc->end_r = readable ? end : 0;
     sc->end_w = writable ? end : 0;
+    /* Flat (IEM-DESIGN.md 6): base 0 and all 4 GiB valid skip the check in iem_lin. */
+    if (sc->base == 0 && sc->lo == 0)
+        sc->flat = (sc->end_r == 0x100000000ull ? IEM_SEGC_FLAT_R : 0) |
+                   (sc->end_w == 0x100000000ull ? IEM_SEGC_FLAT_W : 0);
 }
 
 void iem_segc_update_all(struct iem_cpu *c)

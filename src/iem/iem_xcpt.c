@@ -5,7 +5,7 @@
  * 10), fault vs trap EIP, double fault and triple fault (Table 6-5),
  * delivery through the real-mode IVT and the protected-mode IDT (interrupt
  * and trap gates, same privilege or with a stack switch from the TSS).
- * Task gates and V86 are hooks (iem_task_switch, iem_v86_unsupported).
+ * and from V86 mode (20.3.1.1).  Task gates: iem_task.c.
  */
 #define LOG_GROUP LOG_GROUP_IEM_XCPT
 #include "iem/iem_flags.h"
@@ -62,24 +62,25 @@ _Noreturn void iem_raise_pf(struct iem_cpu *c, const struct iem_ix *i, uint32_t 
 }
 _Noreturn void iem_soft_int(struct iem_cpu *c, const struct iem_ix *i, unsigned vec)
 {
-    iem_raise(c, i, vec, 0, IEM_XF_TRAP | IEM_XF_SOFT);
+    /* The length rides in flags bits 8-15: a fault while delivering is
+     * reported at the INT instruction itself (iem_xcpt_dispatch). */
+    iem_raise(c, i, vec, 0, IEM_XF_TRAP | IEM_XF_SOFT | ((unsigned)i->len << 8));
 }
 
-/* ---- hooks for later families ---- */
-_Noreturn void iem_task_switch(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, int reason)
+/* ---- hooks: iem_task_switch is in iem_task.c, iem_call_gate in iem_gate.c ---- */
+_Noreturn void iem_resume_at(struct iem_cpu *c, const struct iem_ix *i)
 {
-    LOG_REL("task switch to %#x (reason %d) not implemented yet: #GP", sel, reason);
-    iem_raise_gp(c, i, sel & 0xfffcu);
-}
-_Noreturn void iem_call_gate(struct iem_cpu *c, const struct iem_ix *i, uint16_t sel, bool call)
-{
-    LOG_REL("far %s through gate %#x not implemented yet: #GP", call ? "call" : "jmp", sel);
-    iem_raise_gp(c, i, sel & 0xfffcu);
-}
-_Noreturn void iem_v86_unsupported(struct iem_cpu *c, const struct iem_ix *i, const char *what)
-{
-    LOG_REL("V86 mode %s not implemented yet: #GP(0)", what);
-    iem_raise_gp(c, i, 0);
+    if (i) {
+        /* i completed; the rest of its block did not run. */
+        const struct iem_block *b = c->cur;
+        uint32_t undo = b->n - ((uint32_t)(i - b->ix) + 1u);
+        c->icount -= undo;
+        c->budget += undo;
+    }
+    c->smc_stop = 0;
+    c->bnc.active = false;
+    c->xp.flags = IEM_XF_RESUME;
+    longjmp(c->jb, 1);
 }
 
 /* Contributory exceptions (SDM Vol. 3A Table 6-4). */
@@ -92,6 +93,21 @@ int iem_xcpt_dispatch(struct iem_cpu *c)
 {
     unsigned vec = c->xp.vec, flags = c->xp.flags;
     uint32_t err = c->xp.err;
+    if (flags & IEM_XF_RESUME) {
+        /* Not an exception: a control transfer left its block (iem_resume_at). */
+        c->xp.flags = 0;
+        c->delivering = -1;
+        c->deliver_ilen = 0;
+        return 0;
+    }
+    if (c->delivering >= 0 && c->deliver_ilen) {
+        /* Delivering INT n/INT3/INTO faulted (gate DPL, not present, ...):
+         * the fault's EIP is the INT instruction (SDM Vol. 2 "INT n"). */
+        c->s->eip -= c->deliver_ilen;
+        if (!(c->s->seg[CPUM_CS].attr & CPUM_SEG_ATTR_D))
+            c->s->eip &= 0xffffu;
+    }
+    c->deliver_ilen = 0;
     if (c->delivering >= 0) {
         unsigned prev = (unsigned)c->delivering;
         if (prev == IEM_X_DF) {
@@ -117,8 +133,10 @@ int iem_xcpt_dispatch(struct iem_cpu *c)
     c->last_xcpt.error = err;
     c->last_xcpt.cr2 = c->s->cr2;
     c->halted = false;
+    c->deliver_ilen = (flags & IEM_XF_SOFT) ? (uint8_t)(flags >> 8) : 0;
     iem_deliver(c, vec, err, flags);
     c->delivering = -1;
+    c->deliver_ilen = 0;
     return 0;
 }
 
@@ -159,10 +177,11 @@ static void iem_deliver_pm(struct iem_cpu *c, unsigned vec, uint32_t err, unsign
         iem_raise_gp(c, NULL, vec * 8u + 2u);
     if (!((g >> 47) & 1))
         iem_raise_np(c, NULL, idt_err);
-    if (type == 0x05)
-        iem_task_switch(c, NULL, (uint16_t)(g >> 16), 0);
-    if (s->eflags & CPUM_EFL_VM)
-        iem_v86_unsupported(c, NULL, "interrupt delivery");
+    if (type == 0x05) {
+        iem_task_gate_deliver(c, g, err, flags);
+        return;
+    }
+    bool v86 = (s->eflags & CPUM_EFL_VM) != 0;
     bool g32 = type & 8, trap_gate = type & 1;
     uint16_t cs_sel = (uint16_t)(g >> 16);
     uint32_t off = (uint32_t)(g & 0xffffu) | (g32 ? (uint32_t)(g >> 48) << 16 : 0);
@@ -175,10 +194,16 @@ static void iem_deliver_pm(struct iem_cpu *c, unsigned vec, uint32_t err, unsign
     if (!((d >> 47) & 1))
         iem_raise_np(c, NULL, (cs_sel & 0xfffcu) + ext);
     bool conforming = dtype & 4;
+    /* From V86 mode only to a ring-0 non-conforming handler (SDM Vol. 3A 20.3.1.1). */
+    if (v86 && (conforming || ddpl != 0))
+        iem_raise_gp(c, NULL, (cs_sel & 0xfffcu) + ext);
     uint32_t fl = iem_get_eflags(c);
+    /* Fault-class exceptions push RF=1 (SDM Vol. 3A 17.3.1.1). */
+    if (!(flags & (IEM_XF_TRAP | IEM_XF_SOFT | IEM_XF_EXT | IEM_XF_NORF)))
+        fl |= CPUM_EFL_RF;
     bool has_err = flags & IEM_XF_ERR;
     unsigned wsz = g32 ? 4u : 2u;
-    uint32_t frame[6];
+    uint32_t frame[10];
     unsigned nf = 0;
     if (has_err)
         frame[nf++] = err;
@@ -205,6 +230,13 @@ static void iem_deliver_pm(struct iem_cpu *c, unsigned vec, uint32_t err, unsign
             iem_raise_ss(c, NULL, (nss & 0xfffcu) + ext);
         frame[nf++] = c->r[CPUM_ESP];
         frame[nf++] = s->seg[CPUM_SS].sel;
+        if (v86) {
+            /* ES DS FS GS above SS (SDM Vol. 3A Figure 20-2). */
+            frame[nf++] = s->seg[CPUM_ES].sel;
+            frame[nf++] = s->seg[CPUM_DS].sel;
+            frame[nf++] = s->seg[CPUM_FS].sel;
+            frame[nf++] = s->seg[CPUM_GS].sel;
+        }
         struct cpum_seg nseg;
         iem_desc_to_seg(&nseg, nss, sd | (1ull << 40));
         bool b32 = nseg.attr & CPUM_SEG_ATTR_D;
@@ -221,6 +253,8 @@ static void iem_deliver_pm(struct iem_cpu *c, unsigned vec, uint32_t err, unsign
         for (unsigned k = 0; k < nf; k++)
             memcpy(p + k * wsz, &frame[k], wsz);
         iem_commit_w(c, NULL, p);
+        if (v86)
+            iem_v86_leave(c);
         iem_desc_set_accessed(c, NULL, nss, sd);
         s->seg[CPUM_SS] = nseg;
         if (b32)
