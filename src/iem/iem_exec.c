@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The dispatcher: vCPU creation, the decoded-block cache (per vCPU,
- * direct-mapped index + bump arena, jump cache by linear EIP), SMC checks
- * on block entry, the budget / forced-action loop, exception landing
+ * direct-mapped index + bump arena, jump cache by linear EIP), block links
+ * and chaining from handler to handler (IEM-DESIGN.md 3, docs/iem.md
+ * "Dispatch"), SMC checks on every block entry, linked ones included, the
+ * budget / forced-action loop, CMP/Jcc fusion at build time, exception landing
  * (setjmp at the instruction boundary, IEM-DESIGN.md 9-10), interrupt
  * injection, and the EFLAGS fold between lazy and architectural form.
  */
