@@ -27,8 +27,10 @@ endef
 build: deps
 	$(call configure_build,build,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 
+# The demo disk (roms/demo) in a window when $$DISPLAY is set, else headless
+# with COM1 on the terminal (Ctrl-A x quits).
 run: build
-	./build/ixvm $(RUN_ARGS)
+	./build/ixvm $(if $(RUN_ARGS),$(RUN_ARGS),build/demo.img)
 
 test: build
 	cd build && ctest --output-on-failure -j $(JOBS) -LE soak

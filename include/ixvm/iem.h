@@ -13,7 +13,9 @@
  * While iem_exec runs, the cpum_state belongs to the interpreter; between
  * calls it is authoritative and may be read or changed by the owner (the
  * next iem_exec re-reads it: EFLAGS, EIP, segment caches, control
- * registers; the TLB and jump cache are flushed on every entry).  Other
+ * registers; the TLB and jump cache are flushed on entry when CR0, CR3,
+ * CR4, EFER, A20 or PGM's TLB epoch changed since the last exit, so an
+ * owner that edits page tables in guest memory calls iem_flush_tlb).  Other
  * threads influence a running vCPU only through the forced-action words
  * (atomic OR, then wake the EMT) and through guest memory (pgm_phys_write,
  * which invalidates decoded code).
@@ -36,12 +38,24 @@ struct iem_config {
     _Atomic uint32_t *ff_cpu;          /* per-vCPU forced actions (may be NULL) */
     _Atomic uint32_t *ff_vm;           /* VM-wide forced actions (may be NULL) */
     uint32_t ff_mask;                  /* bits of (ff_cpu | ff_vm) that stop iem_exec */
+    /* Bits of ff_mask that stop iem_exec only while EFLAGS.IF=1 (maskable
+     * interrupt requests): with IF=0 the guest runs on, and the block that
+     * sets IF (STI, POPF, IRET, task switch) ends so the check sees them. */
+    uint32_t ff_irq_mask;
     unsigned cpu_id;                   /* CPUID initial APIC id, stats path */
     bool multi_threaded;               /* other vCPUs run concurrently: LOCK uses host atomics */
     /* Virtual clock for RDTSC (guest TSC = ticks + MSR tsc_offset); NULL:
      * the retired-instruction count is used. */
     uint64_t (*clock_ticks)(void *user);
     void *clock_user;
+    /* multi_threaded: run fn(arg) on the calling thread while every other
+     * vCPU waits outside guest code; 0 when fn ran, negative when the
+     * others could not be stopped (fn not called).  A LOCKed operand the
+     * host cannot update atomically (misaligned, page-crossing, MMIO)
+     * executes in there (IEM-DESIGN.md 8).  NULL: such operands take a
+     * plain read-modify-write, not atomic against other vCPUs. */
+    int (*exclusive)(void *user, void (*fn)(void *arg), void *arg);
+    void *exclusive_user;
 };
 
 int iem_create(struct iem_cpu **out, const struct iem_config *cfg, struct ixvm_errinfo *err) IXVM_WUR;

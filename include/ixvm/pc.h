@@ -39,6 +39,9 @@ struct pc_options {
     const char *bios_path;       /* NULL: PC_DEFAULT_BIOS */
     struct pc_sink debugcon;     /* ports 0xE9 and 0x402 (firmware debug); write NULL: none */
     struct pc_sink serial;       /* COM1 transmit; write NULL: none */
+    /* COM2..COM4 (0x2F8 IRQ 3, 0x3E8 IRQ 4, 0x2E8 IRQ 3, as QEMU): a port
+     * exists when its write is set (COM1 always exists). */
+    struct pc_sink serial_more[3];
     bool no_reboot;              /* guest reset / triple fault exits (status 1) */
     int32_t boot_fail_wait_ms;   /* fw_cfg etc/boot-fail-wait; -1: wait forever (QEMU default) */
     const char *bootorder;       /* fw_cfg "bootorder" contents, NULL: none */
@@ -67,8 +70,27 @@ int pc_exit_status(struct pc *pc, const char **why);
 void pc_request_reset(struct pc *pc, const char *why);
 /* Board devices by name (tests, frontends): "pic", "rtc", "fw_cfg", ... */
 struct dev_ins *pc_device(struct pc *pc, const char *name);
+/* Serial port index 0..3 (COM1..COM4), or NULL when it does not exist. */
+struct dev_ins *pc_serial_port(struct pc *pc, unsigned index);
 struct pgm *pc_pgm(struct pc *pc);
 struct iom *pc_iom(struct pc *pc);
+
+/* ---- storage, boot, screen (config keys IDE/..., Boot/..., VGA/...) ------------- */
+
+#define PC_IDE_DRIVES 4        /* hda, hdb (primary), hdc, hdd (secondary) */
+#define PC_BOOT_MAX 3          /* boot devices the CMOS can hold */
+/* Check a Boot/Order value: 1..3 distinct letters of a/b (floppy), c (hard
+ * disk), d (CD-ROM), n (network). */
+int pc_check_boot_order(const char *order, struct ixvm_errinfo *err) IXVM_WUR;
+/* Check that a drive image can be opened (exists, readable, sized in
+ * 512-byte sectors, not locked by another process); cdrom: read-only.
+ * The message names the file and the reason. */
+int pc_check_drive(const char *path, bool cdrom, struct ixvm_errinfo *err) IXVM_WUR;
+/* Write the VGA text screen to path (through path.tmp and a rename): one
+ * line per row (vga_text_row_string), or one line "[graphics WxHxBPP]" /
+ * "[blank]" outside text modes.  if_changed: skip (return 1) when the
+ * screen did not change since the last dump.  Any thread. */
+int pc_dump_screen_text(struct pc *pc, const char *path, bool if_changed, struct ixvm_errinfo *err) IXVM_WUR;
 
 /* ======================================================================== */
 /* i440fx.c: host bridge 00.0, config mechanism #1, PAM, SMRAM state.        */

@@ -22,11 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ixvm/blk.h"
 #include "ixvm/cfg.h"
 #include "ixvm/iem_vmm.h"
+#include "ixvm/loader.h"
 #include "ixvm/log.h"
 #include "ixvm/pc.h"
 #include "ixvm/pci.h"
+#include "ixvm/ps2.h"
+#include "ixvm/vga.h"
 #include "ixvm/vmm.h"
 
 #define PC_BIOS_MAX (16u << 20)
@@ -34,6 +38,20 @@
 #define PC_VGA_SIZE 0x20000u
 
 enum pc_action { PC_ACT_NONE, PC_ACT_RESET, PC_ACT_OFF };
+
+/* Storage, boot and display settings from the config keys (IDE/..., Boot/...,
+ * VGA/...), read once by pc_create.  [const after create] */
+struct pc_conf {
+    char *hd[PC_IDE_DRIVES];        /* IDE/Hda..Hdd image paths, NULL: none */
+    char *cdrom;                    /* IDE/Cdrom, NULL: an empty CD drive on hdc (if free) */
+    bool snapshot;                  /* IDE/Snapshot */
+    char order[PC_BOOT_MAX + 1];    /* Boot/Order letters */
+    bool order_set;                 /* Boot/Order given: also the fw_cfg bootorder file */
+    bool menu;                      /* Boot/Menu */
+    int64_t menu_wait_ms;           /* Boot/MenuTimeout */
+    int64_t vram;                   /* VGA/VRamSize */
+    char *vga_rom;                  /* VGA/Rom, NULL: the default when present */
+};
 
 struct pc {
     struct pc_options opt;          /* [const] */
@@ -44,6 +62,10 @@ struct pc {
     struct pdm *pdm;
     struct iem_vmm *glue;
     struct dev_ins *pic, *pit, *rtc, *uart, *dbg, *host, *isa, *pm, *fw;
+    struct dev_ins *kbc, *vga, *ide;
+    struct pc_conf conf;            /* [const after create] */
+    uint64_t screen_changes;        /* [caller of pc_dump_screen_text] last dumped vga_change_count */
+    struct dev_ins *uart_more[3];   /* COM2..COM4 or NULL */
     struct irq_line isa_lines[PIC_IRQ_COUNT];          /* [const after init] */
     const struct irq_line *isa_ptrs[PIC_IRQ_COUNT];
     uint8_t *bios;                  /* [const after init] the image */
@@ -226,6 +248,100 @@ static void pc_uart_write(void *user, const uint8_t *buf, size_t len)
         pc->opt.serial.write(pc->opt.serial.user, buf, len);
 }
 
+/* COM2..COM4: created only when the frontend connects them. */
+static void pc_uart_more_write(void *user, const uint8_t *buf, size_t len)
+{
+    const struct pc_sink *sink = user;
+    sink->write(sink->user, buf, len);
+}
+
+static int pc_create_more_uarts(struct pc *pc, struct ixvm_errinfo *err)
+{
+    static const struct dev_cfg_kv kv[3][2] = {
+        { { "base", "0x2f8" }, { "irq", "3" } },
+        { { "base", "0x3e8" }, { "irq", "4" } },
+        { { "base", "0x2e8" }, { "irq", "3" } },
+    };
+    for (unsigned i = 0; i < 3; i++) {
+        struct dev_ins *u;
+        if (!pc->opt.serial_more[i].write)
+            continue;
+        int rc = pc_add_dev(pc, &dev_uart, kv[i], 2, &u, err);
+        if (rc < 0)
+            return rc;
+        struct uart_backend be = { .write = pc_uart_more_write, .user = &pc->opt.serial_more[i] };
+        uart_set_backend(u, &be);
+        pc->uart_more[i] = u;
+    }
+    return 0;
+}
+
+/* ---- keyboard controller, VGA, IDE --------------------------------------- */
+
+/* The 8042's A20 output joins port 0x92's in the PIIX3 (A20 = either). */
+static void pc_kbc_a20(void *user, bool enabled)
+{
+    struct pc *pc = user;
+    piix3_set_kbc_a20(pc->isa, enabled);
+}
+
+static void pc_kbc_reset(void *user) { pc_request_reset(user, "keyboard controller reset line"); }
+
+/* VGA/Rom: empty means the Debian image when it is installed (tiny test
+ * ROMs run without it), "none" no ROM, anything else must load. */
+static const char *pc_vga_rom(const struct pc *pc)
+{
+    if (pc->conf.vga_rom)
+        return pc->conf.vga_rom;
+    FILE *f = fopen(VGA_DEFAULT_ROM, "rb");
+    if (!f) {
+        LOG_REL("board: %s: %s; VGA without a BIOS", VGA_DEFAULT_ROM, strerror(errno));
+        return "none";
+    }
+    fclose(f);
+    return VGA_DEFAULT_ROM;
+}
+
+/* PIIX3 IDE at 00:01.1 with the drives of IDE/...: hdc is QEMU's default
+ * CD-ROM drive (with IDE/Cdrom or empty) unless IDE/Hdc puts a disk there. */
+static int pc_create_ide(struct pc *pc, struct ixvm_errinfo *err)
+{
+    static const char *const path_keys[PC_IDE_DRIVES] = { "hda", "hdb", "hdc", "hdd" };
+    static const char *const media_keys[PC_IDE_DRIVES] = { "hda_media", "hdb_media", "hdc_media", "hdd_media" };
+    struct dev_cfg_kv kv[2 * PC_IDE_DRIVES + 1];
+    size_t n = 0;
+    for (unsigned i = 0; i < PC_IDE_DRIVES; i++) {
+        bool cd = i == 2 && !pc->conf.hd[2];
+        const char *path = cd ? pc->conf.cdrom : pc->conf.hd[i];
+        if (path)
+            kv[n++] = (struct dev_cfg_kv){ path_keys[i], path };
+        if (cd)
+            kv[n++] = (struct dev_cfg_kv){ media_keys[i], "cdrom" };
+    }
+    kv[n++] = (struct dev_cfg_kv){ "snapshot", pc->conf.snapshot ? "on" : "off" };
+    int rc = pc_add_dev(pc, &dev_piix_ide, kv, n, &pc->ide, err);
+    if (rc >= 0)
+        rc = piix_ide_pci_attach(pc->ide, i440fx_bus(pc->host), PCI_DEVFN(1, 1), err);
+    return rc;
+}
+
+/* After the chipset: the VGA finds the bus and takes slot 2 (QEMU's
+ * 00:02.0), the IDE function goes beside the ISA bridge. */
+static int pc_create_pc_devices(struct pc *pc, struct ixvm_errinfo *err)
+{
+    int rc = pc_add_dev(pc, &dev_i8042, NULL, 0, &pc->kbc, err);
+    if (rc < 0)
+        return rc;
+    i8042_set_a20_handler(pc->kbc, pc_kbc_a20, pc);
+    i8042_set_reset_handler(pc->kbc, pc_kbc_reset, pc);
+    char vram[24];
+    snprintf(vram, sizeof(vram), "%lld", (long long)pc->conf.vram);
+    const struct dev_cfg_kv vkv[] = { { "vram", vram }, { "rom", pc_vga_rom(pc) }, { "slot", "2" } };
+    if ((rc = pc_add_dev(pc, &dev_vga, vkv, IXVM_ARRAY_SIZE(vkv), &pc->vga, err)) < 0)
+        return rc;
+    return pc_create_ide(pc, err);
+}
+
 static int pc_create_devices(struct pc *pc, struct ixvm_errinfo *err)
 {
     int rc = pc_add_dev(pc, &dev_pic, NULL, 0, &pc->pic, err);
@@ -252,19 +368,18 @@ static int pc_create_devices(struct pc *pc, struct ixvm_errinfo *err)
     debugport_set_exit(pc->dbg, pc_debug_exit, pc);
     struct uart_backend be = { .write = pc_uart_write, .user = pc };
     uart_set_backend(pc->uart, &be);
+    if ((rc = pc_create_more_uarts(pc, err)) < 0)
+        return rc;
     i440fx_set_reset_handler(pc->host, pc_cf9_reset, pc);
     piix3_set_reset_handler(pc->isa, pc_port92_reset, pc);
     acpi_pm_set_poweroff_handler(pc->pm, pc_acpi_off, pc);
-    return 0;
+    return pc_create_pc_devices(pc, err);
 }
 
 /* Memory: RAM, the VGA hole, the BIOS at the top of 4 GiB and its alias. */
 static int pc_map_memory(struct pc *pc, struct ixvm_errinfo *err)
 {
-    int rc = pgm_set_page_kind(pc->pgm, PC_VGA_BASE, PC_VGA_SIZE, PGM_PAGE_UNASSIGNED);
-    if (rc < 0)
-        return ixvm_errinfo_set(err, rc, "board: cannot open the VGA window");
-    rc = pgm_map_rom(pc->pgm, PGM_ADDR_SPACE - pc->bios_len, pc->bios_len, pc->bios, pc->bios_len, "bios", err);
+    int rc = pgm_map_rom(pc->pgm, PGM_ADDR_SPACE - pc->bios_len, pc->bios_len, pc->bios, pc->bios_len, "bios", err);
     if (rc < 0)
         return rc;
     if ((rc = i440fx_set_bios(pc->host, pc->bios, pc->bios_len)) < 0)
@@ -278,6 +393,71 @@ static void pc_le(uint8_t *p, uint64_t v, unsigned n)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* ---- boot order ------------------------------------------------------------ */
+
+/* Pairs: index / 2 + 1 is the CMOS device code (1 floppy, 2 disk, 3 CD, 4 net). */
+static const char pc_boot_letters[] = "abc-d-n";
+
+int pc_check_boot_order(const char *order, struct ixvm_errinfo *err)
+{
+    size_t n = strlen(order);
+    if (n < 1 || n > PC_BOOT_MAX)
+        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER,
+                                "boot order '%s': give 1 to %u devices (a, c, d, n)", order, PC_BOOT_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (order[i] == '-' || !strchr(pc_boot_letters, order[i]))
+            return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER,
+                                    "boot order '%s': '%c' is not a (floppy), c (disk), d (CD-ROM) or n (network)",
+                                    order, order[i]);
+        if (memchr(order, order[i], i))
+            return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER, "boot order '%s': '%c' is given twice",
+                                    order, order[i]);
+    }
+    return 0;
+}
+
+/* Index 0..3 of the first drive of the wanted kind (hdc is the CD drive
+ * unless IDE/Hdc holds a disk), or -1. */
+static int pc_first_drive(const struct pc *pc, bool cd)
+{
+    for (int i = 0; i < PC_IDE_DRIVES; i++) {
+        bool is_cd = i == 2 && !pc->conf.hd[2];
+        if (is_cd == cd && (is_cd || pc->conf.hd[i]))
+            return i;
+    }
+    return -1;
+}
+
+/*
+ * The fw_cfg "bootorder" file: one OpenFirmware device path per line, the
+ * form QEMU writes for bootindex= (SeaBIOS src/boot.c matches them; unlisted
+ * devices follow in the CMOS order).  Written only for an explicit
+ * Boot/Order, or as given in pc_options.bootorder.
+ */
+static int pc_fill_boot(struct pc *pc)
+{
+    struct dev_ins *fw = pc->fw;
+    int rc = 0;
+    if (pc->conf.menu) {
+        uint8_t wait[2];
+        pc_le(wait, (uint64_t)pc->conf.menu_wait_ms, 2);
+        rc = fw_cfg_add_file(fw, "etc/boot-menu-wait", wait, sizeof(wait));
+    }
+    if (rc < 0 || (pc->opt.bootorder && *pc->opt.bootorder))
+        return rc < 0 ? rc : fw_cfg_add_file(fw, "bootorder", pc->opt.bootorder, strlen(pc->opt.bootorder) + 1);
+    if (!pc->conf.order_set)
+        return 0;
+    char text[PC_BOOT_MAX * 48 + 1] = "";
+    size_t len = 0;
+    for (const char *c = pc->conf.order; *c; c++) {
+        int d = *c == 'c' || *c == 'd' ? pc_first_drive(pc, *c == 'd') : -1;
+        if (d >= 0)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "/pci@i0cf8/ide@1,1/drive@%d/disk@%d\n",
+                                    d / 2, d % 2);
+    }
+    return len ? fw_cfg_add_file(fw, "bootorder", text, len + 1) : 0;
+}
+
 /* The fw_cfg items SeaBIOS reads on QEMU (src/fw/paravirt.c there). */
 static int pc_fill_fw_cfg(struct pc *pc)
 {
@@ -289,8 +469,8 @@ static int pc_fill_fw_cfg(struct pc *pc)
     rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_NB_CPUS, (uint16_t)pc->ncpus);
     rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_MAX_CPUS, (uint16_t)pc->ncpus);
     rc = rc < 0 ? rc : fw_cfg_add_u32(fw, FW_CFG_MACHINE_ID, 0);
-    rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_BOOT_DEVICE, 'c');
-    rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, 0);
+    rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_BOOT_DEVICE, (uint16_t)pc->conf.order[0]);
+    rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, pc->conf.menu);
     /* NUMA: node count 0, then one u64 per CPU (no nodes). */
     size_t numa_len = 8 * (1 + (size_t)pc->ncpus);
     uint8_t *numa = calloc(1, numa_len);
@@ -309,17 +489,19 @@ static int pc_fill_fw_cfg(struct pc *pc)
     uint8_t wait[4];
     pc_le(wait, (uint32_t)pc->opt.boot_fail_wait_ms, 4);
     rc = rc < 0 ? rc : fw_cfg_add_file(fw, "etc/boot-fail-wait", wait, sizeof(wait));
-    if (pc->opt.bootorder && *pc->opt.bootorder)
-        rc = rc < 0 ? rc : fw_cfg_add_file(fw, "bootorder", pc->opt.bootorder, strlen(pc->opt.bootorder) + 1);
-    return rc;
+    return rc < 0 ? rc : pc_fill_boot(pc);
 }
 
 static int pc_fill_cmos(struct pc *pc)
 {
     rtc_set_mem_size(pc->rtc, pc->ram_size, 0);
-    /* Boot order "cad" as QEMU's default: hard disk, floppy, CD-ROM. */
-    static const uint8_t order[] = { 2, 1, 3 };
-    rtc_set_boot_order(pc->rtc, order, 3);
+    /* Boot/Order ("cad", QEMU's default: hard disk, floppy, CD-ROM) as the
+     * CMOS device codes SeaBIOS reads on QEMU (0x3D, 0x38). */
+    uint8_t order[PC_BOOT_MAX];
+    unsigned n = 0;
+    for (const char *c = pc->conf.order; *c && n < PC_BOOT_MAX; c++)
+        order[n++] = (uint8_t)((strchr(pc_boot_letters, *c) - pc_boot_letters) / 2 + 1);
+    rtc_set_boot_order(pc->rtc, order, n);
     return rtc_cmos_write(pc->rtc, 0x5f, (uint8_t)(pc->ncpus - 1));   /* CMOS_BIOS_SMP_COUNT */
 }
 
@@ -337,11 +519,17 @@ static int pc_comp_init_inner(struct vm *vm, void *user)
         return ixvm_errinfo_set(err, rc, "board: cannot create the time manager");
     struct dev_ctx ctx = { .iom = pc->iom, .tm = pc->tm, .pgm = pc->pgm, .ssm = vmm_ssm(vm),
                            .dbgf = vmm_info_reg(vm), .stam = vmm_stam(vm) };
+    /* The VGA window is a hole in RAM before the VGA device maps it. */
+    if ((rc = pgm_set_page_kind(pc->pgm, PC_VGA_BASE, PC_VGA_SIZE, PGM_PAGE_UNASSIGNED)) < 0)
+        return ixvm_errinfo_set(err, rc, "board: cannot open the VGA window");
     if ((rc = pdm_create(&ctx, &pc->pdm, err)) < 0 || (rc = pc_create_devices(pc, err)) < 0 ||
         (rc = pc_map_memory(pc, err)) < 0)
         return rc;
     if ((rc = pc_fill_fw_cfg(pc)) < 0 || (rc = pc_fill_cmos(pc)) < 0)
         return ixvm_errinfo_set(err, rc, "board: cannot fill fw_cfg/CMOS: %s", ixvm_strerror(rc));
+    /* Kernel/Path (--kernel): our option ROM boots it first (pc_kernel.c). */
+    if ((rc = pc_kernel_setup(pc->fw, vmm_cfg(vm), pc->ram_size, pc->opt.bootorder, err)) < 0)
+        return rc;
     struct iem_vmm_config gc = {
         .pgm = pc->pgm, .iom = pc->iom, .tm = pc->tm,
         .hooks = { pc_intr_ack, pc_intr_pending, pc_vm_event, pc_triple_fault, pc },
@@ -417,6 +605,70 @@ static void pc_comp_term(struct vm *vm, void *user)
     pc->pgm = NULL;
 }
 
+/* ---- configuration ---------------------------------------------------------- */
+
+static void pc_conf_free(struct pc_conf *c)
+{
+    for (unsigned i = 0; i < PC_IDE_DRIVES; i++)
+        free(c->hd[i]);
+    free(c->cdrom);
+    free(c->vga_rom);
+    memset(c, 0, sizeof(*c));
+}
+
+/* A string key copied, NULL when empty. */
+static int pc_conf_str(const struct cfg *cfg, const char *key, char **out)
+{
+    const char *v = NULL;
+    *out = NULL;
+    int rc = cfg_get_str(cfg, key, &v);
+    if (rc < 0 || !v || !*v)
+        return rc < 0 ? rc : 0;
+    *out = strdup(v);
+    return *out ? 0 : IXVM_ERR_NO_MEMORY;
+}
+
+static int pc_read_conf(struct pc_conf *c, const struct cfg *cfg, struct ixvm_errinfo *err)
+{
+    static const char *const hd_keys[PC_IDE_DRIVES] = { "IDE/Hda", "IDE/Hdb", "IDE/Hdc", "IDE/Hdd" };
+    const char *order = NULL;
+    int rc = 0;
+    for (unsigned i = 0; i < PC_IDE_DRIVES && rc >= 0; i++)
+        rc = pc_conf_str(cfg, hd_keys[i], &c->hd[i]);
+    rc = rc < 0 ? rc : pc_conf_str(cfg, "IDE/Cdrom", &c->cdrom);
+    rc = rc < 0 ? rc : pc_conf_str(cfg, "VGA/Rom", &c->vga_rom);
+    rc = rc < 0 ? rc : cfg_get_bool(cfg, "IDE/Snapshot", &c->snapshot);
+    rc = rc < 0 ? rc : cfg_get_bool(cfg, "Boot/Menu", &c->menu);
+    rc = rc < 0 ? rc : cfg_get_int(cfg, "Boot/MenuTimeout", &c->menu_wait_ms);
+    rc = rc < 0 ? rc : cfg_get_int(cfg, "VGA/VRamSize", &c->vram);
+    rc = rc < 0 ? rc : cfg_get_str(cfg, "Boot/Order", &order);
+    if (rc < 0)
+        return ixvm_errinfo_set(err, rc, "board: cannot read the IDE/Boot/VGA configuration: %s", ixvm_strerror(rc));
+    if (c->cdrom && c->hd[2])
+        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER,
+                                "IDE/Cdrom and IDE/Hdc both use the secondary master (hdc)");
+    if (c->vram & (c->vram - 1))
+        return ixvm_errinfo_set(err, IXVM_ERR_OUT_OF_RANGE, "VGA/VRamSize: %lld is not a power of two",
+                                (long long)c->vram);
+    if ((rc = pc_check_boot_order(order, err)) < 0) {
+        char msg[sizeof(err->msg)];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        return ixvm_errinfo_set(err, rc, "Boot/Order: %s", msg);
+    }
+    snprintf(c->order, sizeof(c->order), "%s", order);
+    c->order_set = cfg_is_set(cfg, "Boot/Order");
+    return 0;
+}
+
+int pc_check_drive(const char *path, bool cdrom, struct ixvm_errinfo *err)
+{
+    struct blk *b = NULL;
+    struct blk_opts o = { .path = path, .read_only = cdrom, .what = cdrom ? "cdrom" : "disk" };
+    int rc = blk_open(&o, &b, err);
+    blk_close(b);
+    return rc;
+}
+
 int pc_create(const struct cfg *cfg, const struct pc_options *opt, struct pc **out, struct ixvm_errinfo *err)
 {
     *out = NULL;
@@ -438,8 +690,9 @@ int pc_create(const struct cfg *cfg, const struct pc_options *opt, struct pc **o
     pc->ncpus = (uint32_t)ncpus;
     atomic_init(&pc->exit_status, -1);
     atomic_init(&pc->action, PC_ACT_NONE);
-    int rc = pc_load_bios(pc, err);
-    if (rc < 0) {
+    int rc = pc_read_conf(&pc->conf, cfg, err);
+    if (rc < 0 || (rc = pc_load_bios(pc, err)) < 0) {
+        pc_conf_free(&pc->conf);
         free(pc);
         return rc;
     }
@@ -454,6 +707,7 @@ int pc_create(const struct cfg *cfg, const struct pc_options *opt, struct pc **o
         /* The component's own message says more than "init failed". */
         if (pc->init_err.msg[0] && err)
             *err = pc->init_err;
+        pc_conf_free(&pc->conf);
         free(pc->bios);
         free(pc);
         return rc;
@@ -467,6 +721,7 @@ void pc_destroy(struct pc *pc)
     if (!pc)
         return;
     vmm_destroy(pc->vm);
+    pc_conf_free(&pc->conf);
     free(pc->bios);
     free(pc);
 }
@@ -478,4 +733,64 @@ struct iom *pc_iom(struct pc *pc) { return pc->iom; }
 struct dev_ins *pc_device(struct pc *pc, const char *name)
 {
     return pc->pdm ? pdm_find(pc->pdm, name, 0) : NULL;
+}
+
+struct dev_ins *pc_serial_port(struct pc *pc, unsigned index)
+{
+    if (index == 0)
+        return pc->uart;
+    return index < 4 ? pc->uart_more[index - 1] : NULL;
+}
+
+/* ---- screen text ------------------------------------------------------------ */
+
+static int pc_screen_write(struct dev_ins *vga, FILE *f)
+{
+    struct vga_text *t = malloc(sizeof(*t));
+    if (!t)
+        return IXVM_ERR_NO_MEMORY;
+    int rc = vga_text_snapshot(vga, t);
+    if (rc >= 0) {
+        char row[VGA_TEXT_MAX_COLS + 1];
+        for (unsigned r = 0; r < t->rows; r++) {
+            vga_text_row_string(t, r, row, sizeof(row));
+            fprintf(f, "%s\n", row);
+        }
+    } else {
+        struct vga_mode_info mi;
+        vga_mode_info(vga, &mi);
+        if (mi.kind == VGA_MODE_BLANK)
+            fprintf(f, "[blank]\n");
+        else
+            fprintf(f, "[graphics %ux%ux%u]\n", mi.width, mi.height, mi.bpp);
+        rc = 0;
+    }
+    free(t);
+    return rc;
+}
+
+int pc_dump_screen_text(struct pc *pc, const char *path, bool if_changed, struct ixvm_errinfo *err)
+{
+    if (!pc->vga)
+        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_STATE, "screen text: the machine has no VGA");
+    uint64_t changes = vga_change_count(pc->vga);
+    if (if_changed && changes == pc->screen_changes)
+        return 1;
+    pc->screen_changes = changes;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER, "screen text: path '%s' is too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ixvm_errinfo_set(err, IXVM_ERR_IO, "screen text: cannot write '%s': %s", tmp, strerror(errno));
+    int rc = pc_screen_write(pc->vga, f);
+    if (fclose(f) != 0 && rc >= 0)
+        rc = IXVM_ERR_IO;
+    if (rc >= 0 && rename(tmp, path) != 0)
+        rc = IXVM_ERR_IO;
+    if (rc < 0) {
+        remove(tmp);
+        return ixvm_errinfo_set(err, rc, "screen text: cannot write '%s': %s", path, ixvm_strerror(rc));
+    }
+    return 0;
 }

@@ -61,14 +61,17 @@ void iem_dbg_sync(struct iem_cpu *c)
         watch |= rw == IEM_BP_W || rw == IEM_BP_RW;
     }
     bool flush = watch || c->dbg_watch;
-    c->dbg_armed = armed;
-    c->dbg_watch = watch;
+    /* The debugger's bits (iem_dbgf.c) stay as they are. */
+    c->dbg_armed = (uint8_t)((armed ? IEM_DBG_ON_GUEST : 0) | (c->dbg_armed & ~IEM_DBG_ON_GUEST));
+    c->dbg_watch = (uint8_t)((watch ? IEM_DBG_ON_GUEST : 0) | (c->dbg_watch & ~IEM_DBG_ON_GUEST));
     if (flush)
         iem_tlb_flush(c, true);   /* refill with (or without) the slow data pages */
 }
 
 bool iem_dbg_watched(const struct iem_cpu *c, uint32_t la)
 {
+    if ((c->dbg_watch & IEM_DBG_ON_DBGF) && iem_dbgf_watched(c, la))
+        return true;   /* a debugger watchpoint (iem_dbgf.c) */
     uint32_t dr7 = c->s->dr[7];
     for (unsigned n = 0; n < 4; n++) {
         unsigned rw = iem_bp_rw(dr7, n);
@@ -159,6 +162,8 @@ void iem_dbg_after(struct iem_cpu *c, bool tf)
 
 void iem_dbg_data(struct iem_cpu *c, uint32_t la, unsigned size, bool write)
 {
+    if (c->dbg_watch & IEM_DBG_ON_DBGF)
+        iem_dbgf_data(c, la, size, write);   /* the debugger's, apart from DR7 */
     uint32_t dr7 = c->s->dr[7];
     for (unsigned n = 0; n < 4; n++) {
         unsigned rw = iem_bp_rw(dr7, n);

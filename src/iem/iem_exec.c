@@ -96,6 +96,9 @@ static void iem_cache_flush(struct iem_cpu *c)
     stam_counter_inc(&c->st.blk_flush);
 }
 
+/* Breakpoints changed (iem_dbgf.c): decode everything again. */
+void iem_blocks_flush(struct iem_cpu *c) { iem_cache_flush(c); }
+
 static bool iem_block_valid(const struct iem_cpu *c, const struct iem_block *b, uint32_t eip, uint32_t mode)
 {
     const struct cpum_seg *cs = &c->s->seg[CPUM_CS];
@@ -140,6 +143,9 @@ static const struct iem_block *iem_one_from_bytes(struct iem_cpu *c, const uint8
     b->mode = mode;
     b->cp = NULL;
     b->linkable = 0;
+    /* Debugger breakpoint on an uncached instruction (MMIO, page crossing). */
+    if (IXVM_UNLIKELY(c->dbgf) && iem_dbgf_bp_here(c, c->s->seg[CPUM_CS].base + eip))
+        iem_dbgf_bp_block(b);
     stam_counter_inc(&c->st.uncached);
     return b;
 }
@@ -201,7 +207,15 @@ static const struct iem_block *iem_block_build(struct iem_cpu *c, uint32_t eip, 
     b->gen = atomic_load_explicit(&cp->code_gen, memory_order_seq_cst);
 
     unsigned off = 0, n = 0;
+    /* Debugger breakpoints (iem_dbgf.c): a block never runs into one; a
+     * block starting at one stops before it.  Pages without: no cost. */
+    bool bp_page = IXVM_UNLIKELY(c->dbgf != NULL) && iem_dbgf_bp_page(c, lin), bp_first = false;
     while (n < IEM_BLOCK_MAX && off < avail) {
+        if (IXVM_UNLIKELY(bp_page) && iem_dbgf_bp_here(c, lin + off)) {
+            if (n)
+                break;
+            bp_first = true;
+        }
         unsigned end = page_off + off + 15 < page_off + avail ? page_off + off + 15 : page_off + avail;
         if (end > marked) {
             iem_mark_code(c, cp, marked, end);
@@ -224,10 +238,12 @@ static const struct iem_block *iem_block_build(struct iem_cpu *c, uint32_t eip, 
         }
         off += b->ix[n].len;
         n++;
-        if (ends)
+        if (ends || bp_first)
             break;
     }
     b->ix[n] = (struct iem_ix){ .fn = ix_block_end, .eip_off = (uint16_t)off };
+    if (IXVM_UNLIKELY(bp_first))
+        iem_dbgf_bp_block(b);
     /* CMP/TEST + Jcc at the end of the block: one fused record (iem_fuse.c). */
     if (n >= 2 && (b->ix[n - 1].lflags & IEM_LF_NEAR)) {
         iem_fn f = iem_fuse_lookup(b->ix[n - 2].fn, b->ix[n - 1].fn);
@@ -292,7 +308,9 @@ static const struct iem_block *iem_one_from_block(struct iem_cpu *c, const struc
     *o = *b;
     o->ix[0] = b->ix[0];
     o->ix[0].fn = iem_fuse_original(b->ix[0].fn);   /* the Jcc is not in the copy */
-    o->ix[1] = (struct iem_ix){ .fn = ix_block_end, .eip_off = b->ix[0].eip_off + b->ix[0].len };
+    /* imm: a breakpoint block's real handler (iem_dbgf_bp_block); unused otherwise. */
+    o->ix[1] = (struct iem_ix){ .fn = ix_block_end, .eip_off = b->ix[0].eip_off + b->ix[0].len,
+                                .imm = b->ix[1].imm };
     o->n = 1;
     o->linkable = 0;
     return o;
@@ -313,7 +331,7 @@ static inline void iem_run_block(struct iem_cpu *c, const struct iem_block *b)
 static inline bool iem_ff_pending(const struct iem_cpu *c)
 {
     return ((atomic_load_explicit(c->ff_cpu, memory_order_relaxed) |
-             atomic_load_explicit(c->ff_vm, memory_order_relaxed)) & c->ff_mask) != 0;
+             atomic_load_explicit(c->ff_vm, memory_order_relaxed)) & c->ff_run) != 0;
 }
 
 /* Link slot of a successor at eip: 0 for the fall-through (the end of b:
@@ -393,7 +411,58 @@ const struct iem_block *iem_chain_next(struct iem_cpu *c)
     c->budget -= nb->n;
     c->icount += nb->n;
     c->cur = nb;
+    iem_flight_note(c, nb);
     return nb;
+}
+
+/* ---- exclusive sections for LOCKed operands (IEM-DESIGN.md 8) ---- */
+_Noreturn void iem_lock_exclusive(struct iem_cpu *c, const struct iem_ix *i)
+{
+    c->excl_req = true;   /* iem_run runs i again inside a section */
+    iem_raise(c, i, 0, 0, IEM_XF_RESUME);
+}
+
+/* The section's body, on this EMT while the other vCPUs wait: the
+ * instruction at CS:EIP alone, with plain read-modify-writes.  An exception
+ * lands here (excl_fault, c->xp) and is raised again outside the section. */
+static void iem_excl_step(void *arg)
+{
+    struct iem_cpu *c = arg;
+    jmp_buf outer;
+    memcpy(outer, c->jb, sizeof(outer));
+    c->excl_avail = false;
+    c->excl_fault = false;
+    if (_setjmp(c->jb) == 0) {
+        const struct iem_block *b = iem_one_from_block(c, iem_block_get(c));
+        /* Instruction breakpoints were checked (and RF cleared) when the
+         * instruction first started; single-step and data traps follow it. */
+        bool tf = (c->s->eflags & CPUM_EFL_TF) != 0, dbg = tf || c->dbg_armed;
+        c->shadow = false;
+        c->budget -= b->n;
+        c->icount += b->n;
+        c->chain_left = 0;
+        iem_run_block(c, b);
+        c->shadow = c->shadow_set;
+        c->shadow_set = false;
+        if (dbg)
+            iem_dbg_after(c, tf);
+    } else {
+        c->excl_fault = true;
+    }
+    memcpy(c->jb, outer, sizeof(outer));
+    c->excl_avail = true;
+}
+
+static void iem_run_exclusive(struct iem_cpu *c)
+{
+    c->excl_req = false;
+    stam_counter_inc(&c->st.excl);
+    if (c->excl_fn(c->excl_user, iem_excl_step, c) < 0)
+        iem_excl_step(c);   /* the others could not be stopped: not atomic, but progress */
+    if (c->excl_fault) {
+        c->excl_fault = false;
+        longjmp(c->jb, 1);  /* deliver c->xp as iem_raise would have */
+    }
 }
 
 static int iem_run(struct iem_cpu *c)
@@ -408,12 +477,21 @@ static int iem_run(struct iem_cpu *c)
         if (c->budget <= 0)
             return 0;
         bool single = c->shadow;
+        /* Interrupt requests wait while IF=0; the block that sets IF ends
+         * (STI, POPF, IRET and task switches are not linkable), so this is
+         * the only place the mask needs to follow IF. */
+        c->ff_run = (c->s->eflags & CPUM_EFL_IF) ? c->ff_mask : c->ff_mask & ~c->ff_irq;
         if (!single && iem_ff_pending(c))
             return IXVM_INF_EM_RESCHEDULE;
         if (IXVM_UNLIKELY(c->epoch != atomic_load_explicit(c->epoch_p, memory_order_acquire))) {
             c->epoch = pgm_tlb_epoch(c->pgm);
             c->a20_mask = pgm_a20_mask(c->pgm);
             iem_tlb_flush(c, true);
+        }
+        if (IXVM_UNLIKELY(c->excl_req)) {
+            iem_run_exclusive(c);
+            prev = NULL;
+            continue;
         }
         const struct iem_block *b = iem_block_get(c);
         if (prev && b != c->one)
@@ -422,17 +500,23 @@ static int iem_run(struct iem_cpu *c)
         bool dbg = (c->s->eflags & (CPUM_EFL_TF | CPUM_EFL_RF)) || c->dbg_armed, tf = false;
         if (single || dbg || (int64_t)b->n > c->budget)
             b = iem_one_from_block(c, b);
-        if (IXVM_UNLIKELY(dbg))
+        if (IXVM_UNLIKELY(dbg)) {
+            if (c->dbg_armed & IEM_DBG_ON_TRACE)
+                iem_dbgf_trace_insn(c, b);   /* debugger trace: state on entry */
             tf = iem_dbg_before(c);
+        }
         c->shadow = false;
         c->budget -= b->n;
         c->icount += b->n;
         c->chain_left = IEM_CHAIN_MAX;
+        iem_flight_note(c, b);
         iem_run_block(c, b);
         b = c->cur;   /* the last block that ran (handlers chain to successors) */
         if (IXVM_UNLIKELY(dbg)) {
             c->shadow = c->shadow_set;
             c->shadow_set = false;
+            if (c->dbgf && iem_dbgf_hit_pending(c))
+                iem_dbgf_after(c);  /* debugger watchpoint: stop after the instruction */
             iem_dbg_after(c, tf);   /* single-step, data and I/O breakpoint traps */
             prev = NULL;
             continue;
@@ -442,6 +526,7 @@ static int iem_run(struct iem_cpu *c)
             c->budget -= nb->n;
             c->icount += nb->n;
             c->chain_left = IEM_CHAIN_MAX;
+            iem_flight_note(c, nb);
             iem_run_block(c, nb);
         }
         c->shadow = c->shadow_set;
@@ -460,20 +545,42 @@ static void iem_sync_in(struct iem_cpu *c)
     iem_set_cpl(c, (s->cr0 & CPUM_CR0_PE) ? s->cpl : 0);
     iem_segc_update_all(c);
     iem_dbg_sync(c);
-    c->a20_mask = pgm_a20_mask(c->pgm);
-    c->epoch = pgm_tlb_epoch(c->pgm);
-    iem_tlb_flush(c, true);
+    /* The TLB, jump cache and links survive between calls (global entries
+     * too) unless what translation depends on changed meanwhile: the
+     * owner's CR0/CR3/CR4/EFER, A20, or PGM's epoch (page kinds, code
+     * marks).  The owner flushes explicitly (iem_flush_tlb) otherwise. */
+    uint32_t a20 = pgm_a20_mask(c->pgm), epoch = pgm_tlb_epoch(c->pgm);
+    if (!c->sync.valid || c->sync.cr0 != s->cr0 || c->sync.cr3 != s->cr3 || c->sync.cr4 != s->cr4 ||
+        c->sync.efer != s->msr.efer || c->a20_mask != a20 || c->epoch != epoch)
+        iem_tlb_flush(c, true);
+    c->a20_mask = a20;
+    c->epoch = epoch;
     c->smc_stop = 0;
     c->exit_rc = 0;
+    c->excl_req = false;
 }
 
 static void iem_sync_out(struct iem_cpu *c)
 {
-    c->s->eflags = iem_get_eflags(c);
-    c->s->cpl = c->cpl;
+    struct cpum_state *s = c->s;
+    s->eflags = iem_get_eflags(c);
+    s->cpl = c->cpl;
+    c->sync.cr0 = s->cr0;
+    c->sync.cr3 = s->cr3;
+    c->sync.cr4 = s->cr4;
+    c->sync.efer = s->msr.efer;
+    c->sync.valid = true;
 }
 
 int iem_exec(struct iem_cpu *c, int64_t budget)
+{
+    /* A debugger (iem_dbgf.c) runs iem_exec_run between its stops. */
+    if (IXVM_UNLIKELY(c->dbgf != NULL))
+        return iem_dbgf_exec(c, budget);
+    return iem_exec_run(c, budget);
+}
+
+int iem_exec_run(struct iem_cpu *c, int64_t budget)
 {
     if (c->shutdown)
         return IXVM_INF_EM_RESET;
@@ -486,6 +593,8 @@ int iem_exec(struct iem_cpu *c, int64_t budget)
     if (_setjmp(c->jb)) {
         /* An exception unwound to here; deliver it (a fault while
          * delivering lands here again, see iem_xcpt_dispatch). */
+        if (IXVM_UNLIKELY(c->dbgf) && !(c->xp.flags & IEM_XF_RESUME))
+            iem_dbgf_note_intr(c, c->xp.vec, c->xp.err, c->xp.flags);
         rc = iem_xcpt_dispatch(c);
         if (rc) {
             iem_sync_out(c);
@@ -514,6 +623,8 @@ int iem_inject_interrupt(struct iem_cpu *c, uint8_t vector, bool nmi)
     unsigned vec = nmi ? IEM_X_NMI : vector;
     int rc = 0;
     c->delivering = -1;
+    if (IXVM_UNLIKELY(c->dbgf))
+        iem_dbgf_note_intr(c, vec, 0, IEM_XF_EXT | (nmi ? IEM_XF_NMI : 0));
     if (_setjmp(c->jb) == 0) {
         c->delivering = (int)vec;
         c->last_xcpt = (struct iem_xcpt_info){ .count = c->last_xcpt.count + 1, .vector = (uint8_t)vec };
@@ -534,6 +645,7 @@ void iem_reset(struct iem_cpu *c, bool init_only)
     c->halted = c->shutdown = c->shadow = c->shadow_set = c->nmi_blocked = false;
     c->delivering = -1;
     c->exit_rc = 0;
+    c->sync.valid = false;
     iem_cache_flush(c);
     iem_sync_in(c);
 }
@@ -567,7 +679,11 @@ int iem_create(struct iem_cpu **out, const struct iem_config *cfg, struct ixvm_e
     c->epoch_p = pgm_tlb_epoch_ptr(cfg->pgm);
     c->ff_cpu = cfg->ff_cpu ? cfg->ff_cpu : &c->ff_dummy;
     c->ff_vm = cfg->ff_vm ? cfg->ff_vm : &c->ff_dummy;
-    c->ff_mask = cfg->ff_mask;
+    c->ff_mask = c->ff_run = cfg->ff_mask;
+    c->ff_irq = cfg->ff_irq_mask & cfg->ff_mask;
+    c->excl_fn = cfg->exclusive;
+    c->excl_user = cfg->exclusive_user;
+    c->excl_avail = cfg->multi_threaded && cfg->exclusive;
     c->cpu_id = cfg->cpu_id;
     c->multi_threaded = cfg->multi_threaded;
     c->clock_ticks = cfg->clock_ticks;
@@ -597,6 +713,7 @@ void iem_destroy(struct iem_cpu *c)
     free(c->bidx);
     free(c->jc);
     free(c->arena);
+    free(c->dbgf);   /* iem_dbgf.c's per-vCPU part (plain data) */
     free(c);
 }
 
@@ -613,6 +730,8 @@ int iem_stats_register(struct iem_cpu *c, struct stam *st)
         { offsetof(struct iem_stats, uncached), "UncachedInstr", "one-instruction uncached blocks" },
         { offsetof(struct iem_stats, link_miss), "LinkMisses",
           "linked-path block lookups that went to the jump cache (new link, indirect branch)" },
+        { offsetof(struct iem_stats, excl), "LockExclusive",
+          "LOCKed instructions run with the other vCPUs stopped (split, misaligned or MMIO operand)" },
     };
     int rc = stam_register(st, &c->icount, STAM_TYPE_U64, STAM_UNIT_INSTR, "retired instructions",
                            "/IEM/CPU%u/Instructions", c->cpu_id);

@@ -154,6 +154,7 @@ enum { IEM_XF_ERR = 1, IEM_XF_TRAP = 2, IEM_XF_SOFT = 4, IEM_XF_EXT = 8, IEM_XF_
 struct iem_stats {
     struct stam_counter blk_hit, blk_miss, blk_smc, blk_flush, tlb_miss, tlb_flush, xcpt, uncached;
     struct stam_counter link_miss;   /* linked path fell back to the jump cache */
+    struct stam_counter excl;        /* LOCKed instructions run in an exclusive section */
 };
 
 #define IEM_JC_SIZE 4096u
@@ -197,6 +198,8 @@ struct iem_cpu {
     const _Atomic uint32_t *epoch_p; /* pgm's epoch word [any, atomic] */
     _Atomic uint32_t *ff_cpu, *ff_vm;
     uint32_t ff_mask;
+    uint32_t ff_irq;               /* bits of ff_mask looked at only while IF=1 */
+    uint32_t ff_run;               /* ff_mask, less ff_irq while IF=0 (set by iem_run) */
     struct iem_jce *jc;
     int delivering;                /* vector being delivered, -1 none */
     struct { uint8_t vec; uint32_t err; unsigned flags; } xp;  /* pending exception */
@@ -210,11 +213,21 @@ struct iem_cpu {
     unsigned cpu_id;
     uint64_t (*clock_ticks)(void *);
     void *clock_user;
+    /* Exclusive sections for LOCKed operands the host cannot update
+     * atomically (iem_exec.c, IEM-DESIGN.md 8). [EMT] */
+    int (*excl_fn)(void *user, void (*fn)(void *arg), void *arg);
+    void *excl_user;
+    bool excl_avail;               /* other vCPUs run and we are not inside a section */
+    bool excl_req;                 /* restart the current instruction inside one */
+    bool excl_fault;               /* the exclusive step raised (c->xp) */
     /* TLB: [0] supervisor, [1] user */
     struct iem_tlbe tlb_tab[2][IEM_TLB_SIZE];
     uint8_t tlb_global[2][IEM_TLB_SIZE];
     uint32_t rev;
     bool tlb_has_large;
+    /* Translation state at the last iem_exec exit (iem_exec.c): the next
+     * entry flushes the TLB only when the owner changed it. [EMT] */
+    struct { uint32_t cr0, cr3, cr4; uint64_t efer; bool valid; } sync;
     /* write bounce buffer for slow / page-crossing writes */
     uint8_t bounce[64];
     struct { uint64_t pa0, pa1; uint32_t len0, len; bool active; } bnc;
@@ -227,7 +240,27 @@ struct iem_cpu {
     /* diagnostics */
     struct iem_xcpt_info last_xcpt;
     struct iem_stats st;
+    /* Debugger (iem_dbgf.c), [EMT]: NULL unless a debugger is attached.
+     * Flight recorder: the last IEM_FR_DEPTH blocks entered, always on
+     * (iem_flight_note: lin | n << 32 | mode key << 48). */
+    struct iem_dbgf_cpu *dbgf;
+    uint32_t fr_pos;
+    uint64_t fr[64];
 };
+#define IEM_FR_DEPTH 64u
+
+/* c->dbg_armed / c->dbg_watch bits: the guest's DR7 (iem_dbg.c) and the
+ * debugger's watchpoints and instruction trace (iem_dbgf.c). */
+#define IEM_DBG_ON_GUEST 0x01u
+#define IEM_DBG_ON_DBGF  0x02u
+#define IEM_DBG_ON_TRACE 0x04u
+
+/* Record a block entry in the flight recorder: one store. */
+static inline void iem_flight_note(struct iem_cpu *c, const struct iem_block *b)
+{
+    c->fr[c->fr_pos++ & (IEM_FR_DEPTH - 1)] =
+        (uint64_t)(uint32_t)(b->cs_base + b->eip0) | (uint64_t)b->n << 32 | (uint64_t)b->mode << 48;
+}
 
 #define IEM_BIDX_SIZE 65536u
 #define IEM_ARENA_SIZE (8u << 20)
@@ -408,10 +441,48 @@ const char *iem_mnemonic(unsigned map, unsigned opc, unsigned ext);
 iem_fn iem_fuse_lookup(iem_fn first, iem_fn jcc);
 iem_fn iem_fuse_original(iem_fn fn);
 
+/* LOCKed operand at p (an iem_map_w result) of size bytes that the host
+ * cannot update atomically -- the bounce buffer (MMIO, page crossing) or
+ * misaligned -- while other vCPUs run: restart instruction i inside an
+ * exclusive section (iem_exec.c, IEM-DESIGN.md 8); there, or with one
+ * vCPU, it returns and the plain read-modify-write is exact.  A LOCKed
+ * MMIO operand is read again by the restart. */
+_Noreturn void iem_lock_exclusive(struct iem_cpu *c, const struct iem_ix *i) IXVM_COLD;
+static inline void iem_lock_split(struct iem_cpu *c, const struct iem_ix *i, const void *p, unsigned size)
+{
+    if (IXVM_UNLIKELY(c->excl_avail) && (p == (const void *)c->bounce || ((uintptr_t)p & (size - 1u))))
+        iem_lock_exclusive(c, i);
+}
+
 /* Handlers every family may use. */
 IEM_HANDLER(ix_raise_ud);
 IEM_HANDLER(ix_raise_gp0);
 IEM_HANDLER(ix_block_end);
+
+/* ---- debugger hooks (iem_dbgf.c, include/ixvm/iem_dbgf.h) ---- */
+/* iem_exec's body (iem_exec.c); iem_exec calls iem_dbgf_exec instead when a
+ * debugger is attached, which runs this between its stops. */
+int iem_exec_run(struct iem_cpu *c, int64_t budget);
+int iem_dbgf_exec(struct iem_cpu *c, int64_t budget);
+/* Drop every decoded block of c (breakpoints changed). */
+void iem_blocks_flush(struct iem_cpu *c);
+/* Block build: is there a debugger breakpoint on the linear page of lin? */
+bool iem_dbgf_bp_page(const struct iem_cpu *c, uint32_t lin);
+/* ... at lin exactly? */
+bool iem_dbgf_bp_here(const struct iem_cpu *c, uint32_t lin);
+/* Make the one-instruction block b stop before its instruction (ix[1].imm
+ * keeps the real handler, run instead when resuming from it). */
+void iem_dbgf_bp_block(struct iem_block *b);
+IEM_HANDLER(ix_dbgf_bp);
+bool iem_dbgf_watched(const struct iem_cpu *c, uint32_t la);
+void iem_dbgf_data(struct iem_cpu *c, uint32_t la, unsigned size, bool write);
+/* After a one-instruction block: report a watchpoint hit (sets exit_rc). */
+void iem_dbgf_after(struct iem_cpu *c);
+bool iem_dbgf_hit_pending(const struct iem_cpu *c);
+/* Before a one-instruction block while tracing. */
+void iem_dbgf_trace_insn(struct iem_cpu *c, const struct iem_block *b);
+/* An interrupt/exception is about to be delivered (interrupt tracing). */
+void iem_dbgf_note_intr(struct iem_cpu *c, unsigned vec, uint32_t err, unsigned flags);
 
 /* ---- misc ---- */
 uint32_t iem_get_eflags(const struct iem_cpu *c);

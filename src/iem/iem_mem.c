@@ -98,7 +98,8 @@ static void iem_walk(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, uns
         uint64_t pdpte = iem_phys_read(c, (s->cr3 & 0xffffffe0u) + ((la >> 30) << 3), 8);
         if (!(pdpte & PTE_P))
             iem_raise_pf(c, i, la, err);
-        if (pdpte & (0xfff0000000000000ull | 0x1e6ull))
+        /* PDPTE reserved: 63:36 (MAXPHYADDR 36; NX is no PDPTE bit), 8:5 and 2:1 (SDM 4.4.1, Table 4-8). */
+        if (pdpte & (0xfffffff000000000ull | 0x1e6ull))
             iem_raise_pf(c, i, la, err | PF_P | PF_RSVD);
         ent_pa[0] = (pdpte & 0xffffff000ull) + (((la >> 21) & 0x1ffu) << 3);
         ent[0] = iem_phys_read(c, ent_pa[0], 8);
@@ -137,6 +138,10 @@ static void iem_walk(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, uns
         rw = ent[0] & PTE_RW;
         us = ent[0] & PTE_US;
         if ((ent[0] & PTE_PS) && (s->cr4 & CPUM_CR4_PSE)) {
+            /* Without PSE-36 (not reported) bits 21:13 of a 4 MiB PDE are
+             * reserved (SDM 3A 4.3, Table 4-4; 4.7: P=1, RSVD=1). */
+            if (ent[0] & 0x3fe000u)
+                iem_raise_pf(c, i, la, err | PF_P | PF_RSVD);
             large = true;
             leaf = ent[0];
             pa = (ent[0] & 0xffc00000u) | (la & 0x3fffffu);
@@ -193,9 +198,13 @@ uint64_t iem_translate(struct iem_cpu *c, const struct iem_ix *i, uint32_t la, u
     stam_counter_inc(&c->st.tlb_miss);
 
     /* Fill the entry of the privilege class that made the access; system
-     * accesses at CPL 3 are supervisor accesses. */
+     * accesses at CPL 3 are supervisor accesses.  Instruction fetches fill
+     * nothing: blocks are found through the jump cache and the block index
+     * (tag_x has no fast-path reader), and a code page must not evict the
+     * data entry sharing its slot, a global one in particular (it survives
+     * MOV CR3 as on hardware, SDM 3A 4.10.2.4). */
     unsigned t = user ? 1 : 0;
-    if (!(acc & IEM_ACC_SYS) || c->cpl != 3) {
+    if (kind != IEM_ACC_X && (!(acc & IEM_ACC_SYS) || c->cpl != 3)) {
         unsigned k = (la >> 12) & (IEM_TLB_SIZE - 1);
         struct iem_tlbe *e = &c->tlb_tab[t][k];
         uint64_t tag = (uint64_t)(la & 0xfffff000u) | ((uint64_t)c->rev << 32);

@@ -10,10 +10,12 @@
 
 /* A LOCKed read-modify-write of a W-bit operand: CAS loop on guest RAM
  * (IEM-DESIGN.md 8).  Misaligned or slow-path (MMIO, page-crossing)
- * operands are done non-atomically (documented limitation). */
+ * operands take a plain RMW, inside an exclusive section when other vCPUs
+ * run (iem_lock_split). */
 #define IEM_LOCKED_RMW(c, i, p, W, EXPR)                                                 \
     do {                                                                                 \
         if ((void *)(p) == (void *)(c)->bounce || ((uintptr_t)(p) & (W / 8 - 1))) {     \
+            iem_lock_split(c, i, p, W / 8);                                              \
             uint32_t old = iem_ld(p, W);                                                 \
             iem_st(p, (EXPR), W);                                                        \
             iem_commit_w(c, i, p);                                                       \

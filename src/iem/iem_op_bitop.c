@@ -61,6 +61,7 @@ static inline void iem_bt_mem_lock(struct iem_cpu *c, const struct iem_ix *i, ui
 {
     void *p = iem_map_w(c, i, IEM_SEG(i), ea, w / 8, true);
     if (!iem_arith_atomic(c, p, w / 8)) {
+        iem_lock_split(c, i, p, w / 8);
         uint32_t v = iem_ld(p, w);
         iem_st(p, iem_bt_apply(v, 1u << bit, op), w);
         iem_commit_w(c, i, p);

@@ -43,6 +43,7 @@
             d = __atomic_fetch_add((uint##W##_t *)p, (uint##W##_t)s, __ATOMIC_SEQ_CST);    \
             iem_alu_add(c, d, s, 0, W);                                                    \
         } else {                                                                           \
+            iem_lock_split(c, i, p, W / 8);                                                \
             d = iem_ld(p, W);                                                              \
             iem_st(p, iem_alu_add(c, d, s, 0, W), W);                                      \
             iem_commit_w(c, i, p);                                                         \
@@ -88,6 +89,7 @@ IEM_XADD_W(32)
                                         __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);               \
             d = exp;                                                                       \
         } else {                                                                           \
+            iem_lock_split(c, i, p, W / 8);                                                \
             d = iem_ld(p, W);                                                              \
             iem_st(p, acc == d ? s : d, W);                                                \
             iem_commit_w(c, i, p);                                                         \
@@ -143,6 +145,7 @@ IEM_STATIC_HANDLER(ix_cmpxchg8b_m64_lock)
         old = expect;
         __atomic_compare_exchange_n((uint64_t *)p, &old, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     } else {
+        iem_lock_split(c, i, p, 8);
         memcpy(&old, p, 8);
         uint64_t out = old == expect ? nv : old;
         memcpy(p, &out, 8);

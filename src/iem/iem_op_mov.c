@@ -146,6 +146,7 @@ IEM_MOVX(movsx_w, 16, 1)
         if ((void *)p != (void *)c->bounce && !((uintptr_t)p & (W / 8 - 1))) {           \
             old = __atomic_exchange_n((uint##W##_t *)p, (uint##W##_t)v, __ATOMIC_SEQ_CST); \
         } else {                                                                          \
+            iem_lock_split(c, i, p, W / 8);   /* XCHG m locks implicitly */               \
             old = iem_ld(p, W);                                                           \
             iem_st(p, v, W);                                                              \
             iem_commit_w(c, i, p);                                                        \

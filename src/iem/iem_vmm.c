@@ -6,13 +6,16 @@
  * Interrupts: the board mirrors the PIC's INT pin into VMCPU_FF_INTERRUPT_PIC
  * of vCPU 0.  Before running guest code, an NMI is delivered if not blocked,
  * then, when iem_can_take_interrupt(), the board's INTA callback gives the
- * vector for iem_inject_interrupt().  While the guest has interrupts off the
- * flag is parked (cleared) and the interpreter runs in bursts of
- * IV_DEFER_BURST instructions, after each of which the pin is re-read: the
- * interpreter's FF check does not look at EFLAGS.IF (VirtualBox's IEMExecLots
- * ignores interrupt FFs while IF=0 for the same reason), so a pending but
- * masked interrupt must not stop it at every block.  A halted vCPU with IF=0
- * therefore sleeps until an NMI, INIT or reset, as on hardware.
+ * vector for iem_inject_interrupt().  INTERRUPT_PIC is in the interpreter's
+ * ff_irq_mask: while the guest has interrupts off it runs on undisturbed and
+ * stops right after the instruction that sets IF (STI, POPF, IRET).  A
+ * halted vCPU with IF=0 sleeps until an NMI, INIT or reset, as on hardware:
+ * the flag is parked (cleared) and the pin re-read once the vCPU runs again.
+ *
+ * Split locks: with several vCPUs, a LOCKed operand the host cannot update
+ * atomically runs with every other EMT parked in a ONE_BY_ONE rendezvous
+ * (the others' callbacks do nothing; each waits until all have run, so
+ * none runs guest code while the requester's does).
  *
  * Threads: every function of a vCPU runs on its EMT (exec, reset); attach and
  * detach queue requests to all EMTs.
@@ -25,10 +28,6 @@
 #include "ixvm/log.h"
 #include "ixvm/stam.h"
 #include "ixvm/tm.h"
-
-/* Instructions per burst while an interrupt waits for IF=1: bounds the
- * delivery latency after STI/POPF/IRET. */
-#define IV_DEFER_BURST 2048
 
 /* What stops the interpreter.  Only flags somebody services: the EMT loop
  * (rendezvous, requests, kicks) or this file (interrupts, TLB flush, board
@@ -48,10 +47,11 @@ struct iem_vcpu {
     struct iem_vmm *g;            /* [const] */
     struct vcpu *vcpu;            /* [const] */
     struct iem_cpu *cpu;          /* [EMT] */
-    bool pic_parked;              /* [EMT] INTERRUPT_PIC cleared while IF=0 */
+    bool pic_parked;              /* [EMT] INTERRUPT_PIC cleared while halted with IF=0 */
     struct stam_counter irqs;     /* [EMT] external interrupts delivered */
     struct stam_counter nmis;     /* [EMT] */
-    struct stam_counter bursts;   /* [EMT] bursts run with an interrupt parked */
+    struct stam_counter parked;   /* [EMT] halts with an interrupt masked by IF=0 */
+    struct stam_counter excl;     /* [EMT] exclusive sections (split locks) */
     struct stam_counter triple;   /* [EMT] triple faults */
 };
 
@@ -117,8 +117,13 @@ static int iv_deliver(struct iem_vcpu *v)
     if (!vmcpu_ff_is_set(vcpu, VMCPU_FF_INTERRUPT_PIC))
         return 0;
     if (!iem_can_take_interrupt(v->cpu)) {
-        vmcpu_ff_clear(vcpu, VMCPU_FF_INTERRUPT_PIC);
-        v->pic_parked = true;
+        /* Running: the interpreter ignores the flag until IF=1.  Halted
+         * (IF=0): only NMI/INIT/reset wake it, so let the EMT sleep. */
+        if (iem_is_halted(v->cpu)) {
+            vmcpu_ff_clear(vcpu, VMCPU_FF_INTERRUPT_PIC);
+            v->pic_parked = true;
+            stam_counter_inc(&v->parked);
+        }
         return 0;
     }
     /* INTA may lower the pin (the board then clears the flag itself). */
@@ -128,7 +133,7 @@ static int iv_deliver(struct iem_vcpu *v)
     return iem_inject_interrupt(v->cpu, vec, false);
 }
 
-/* After a burst with the PIC flag parked: put it back if the pin is high. */
+/* Running again after a parked halt: put the flag back if the pin is high. */
 static void iv_unpark(struct iem_vcpu *v)
 {
     if (!v->pic_parked)
@@ -153,6 +158,8 @@ static int iv_exec(struct vcpu *vcpu, uint64_t budget)
     if (!v || !v->cpu)
         return IXVM_ERR_INVALID_STATE;
     int64_t left = (int64_t)budget;
+    if (!iem_is_halted(v->cpu))
+        iv_unpark(v);
     for (;;) {
         int rc = iv_service(v);
         if (rc)
@@ -162,18 +169,11 @@ static int iv_exec(struct vcpu *vcpu, uint64_t budget)
             return iv_triple_fault(v);
         if (rc < 0)
             return rc;
-        if (iem_is_halted(v->cpu)) {
-            /* Parked: sleep; an edge of the pin sets the flag again. */
-            v->pic_parked = false;
+        if (iem_is_halted(v->cpu))
             return IXVM_INF_EM_HALT;
-        }
-        int64_t chunk = v->pic_parked && left > IV_DEFER_BURST ? IV_DEFER_BURST : left;
-        if (v->pic_parked)
-            stam_counter_inc(&v->bursts);
         uint64_t before = iem_instructions(v->cpu);
-        rc = iem_exec(v->cpu, chunk);
+        rc = iem_exec(v->cpu, left);
         left -= (int64_t)(iem_instructions(v->cpu) - before);
-        iv_unpark(v);
         if (rc == IXVM_INF_EM_RESET)
             return iv_triple_fault(v);
         if (rc == IXVM_INF_EM_RESCHEDULE && iv_only_interrupts(vcpu) && left > 0)
@@ -195,6 +195,39 @@ static void iv_reset(struct vcpu *vcpu, bool init_only)
 }
 
 const struct vmm_cpu_ops iem_vmm_cpu_ops = { .name = "iem", .exec = iv_exec, .reset = iv_reset };
+
+/* ---- exclusive sections (iem_config.exclusive) ------------------------------ */
+
+struct iv_excl {
+    struct iem_vcpu *v;
+    void (*fn)(void *arg);
+    void *arg;
+    bool ran;
+};
+
+/* ONE_BY_ONE: callbacks run one at a time and every EMT waits until all
+ * have run, so while the requester's runs the others are parked. */
+static int iv_excl_cb(struct vm *vm, struct vcpu *vcpu, void *user)
+{
+    struct iv_excl *x = user;
+    (void)vm;
+    if (vcpu == x->v->vcpu) {
+        x->fn(x->arg);
+        x->ran = true;
+    }
+    return 0;
+}
+
+static int iv_exclusive(void *user, void (*fn)(void *arg), void *arg)
+{
+    struct iem_vcpu *v = user;
+    struct iv_excl x = { .v = v, .fn = fn, .arg = arg };
+    stam_counter_inc(&v->excl);
+    int rc = vmm_emt_rendezvous(v->vcpu->vm, VMM_RV_TYPE_ONE_BY_ONE, iv_excl_cb, &x);
+    if (!x.ran)
+        return rc < 0 ? rc : IXVM_ERR_INVALID_STATE;
+    return 0;
+}
 
 /* ---- creation ----------------------------------------------------------------- */
 
@@ -227,8 +260,12 @@ static int iv_register_stats(struct iem_vcpu *v, struct stam *st)
         rc = stam_register(st, &v->nmis, STAM_TYPE_COUNTER, STAM_UNIT_OCCURRENCES, "NMIs delivered",
                            "/EM/CPU%u/NMIs", id);
     if (rc >= 0)
-        rc = stam_register(st, &v->bursts, STAM_TYPE_COUNTER, STAM_UNIT_OCCURRENCES,
-                           "bursts run while an interrupt waited for IF=1", "/EM/CPU%u/ParkedBursts", id);
+        rc = stam_register(st, &v->parked, STAM_TYPE_COUNTER, STAM_UNIT_OCCURRENCES,
+                           "halts with a pending interrupt masked by IF=0", "/EM/CPU%u/ParkedHalts", id);
+    if (rc >= 0)
+        rc = stam_register(st, &v->excl, STAM_TYPE_COUNTER, STAM_UNIT_OCCURRENCES,
+                           "exclusive sections (LOCKed split, misaligned or MMIO operands)",
+                           "/EM/CPU%u/ExclusiveSections", id);
     if (rc >= 0)
         rc = stam_register(st, &v->triple, STAM_TYPE_COUNTER, STAM_UNIT_OCCURRENCES, "triple faults",
                            "/EM/CPU%u/TripleFaults", id);
@@ -253,10 +290,13 @@ static int iv_attach_req(struct vm *vm, struct vcpu *vcpu, void *user)
         .ff_cpu = &vcpu->ff,
         .ff_vm = &vm->ff,
         .ff_mask = IV_CPU_FF | IV_VM_FF,
+        .ff_irq_mask = VMCPU_FF_INTERRUPT_PIC,
         .cpu_id = vcpu->id,
         .multi_threaded = vm->ncpus > 1,
         .clock_ticks = g->cfg.tm ? iv_clock : NULL,
         .clock_user = g,
+        .exclusive = iv_exclusive,
+        .exclusive_user = v,
     };
     int rc = iem_create(&v->cpu, &ic, NULL);
     if (rc >= 0)

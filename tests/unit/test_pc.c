@@ -92,8 +92,8 @@ Test(pc, memory_map)
     cr_assert_eq(pgm_ram_size(pgm), 64u << 20);
     cr_assert_eq(pgm_page_kind(pgm, 0x0), PGM_PAGE_RAM);
     cr_assert_eq(pgm_page_kind(pgm, 0x9f000), PGM_PAGE_RAM);
-    cr_assert_eq(pgm_page_kind(pgm, 0xa0000), PGM_PAGE_UNASSIGNED, "VGA window left for the VGA device");
-    cr_assert_eq(pgm_page_kind(pgm, 0xbf000), PGM_PAGE_UNASSIGNED);
+    cr_assert_eq(pgm_page_kind(pgm, 0xa0000), PGM_PAGE_MMIO, "the VGA device's window");
+    cr_assert_eq(pgm_page_kind(pgm, 0xbf000), PGM_PAGE_MMIO);
     cr_assert_eq(pgm_page_kind(pgm, 0xc0000), PGM_PAGE_UNASSIGNED, "option ROM area: PAM disabled");
     cr_assert_eq(pgm_page_kind(pgm, 0xf0000), PGM_PAGE_ROM);
     cr_assert_eq(pgm_page_kind(pgm, 0x100000), PGM_PAGE_RAM);
@@ -113,7 +113,8 @@ Test(pc, devices_and_firmware_config)
 {
     struct pcfix f;
     fix_create(&f, exit_code, sizeof(exit_code), "256M", false);
-    const char *names[] = { "pic", "pit", "rtc", "uart", "debugport", "i440fx", "piix3", "acpi_pm", "fw_cfg" };
+    const char *names[] = { "pic", "pit", "rtc", "uart", "debugport", "i440fx", "piix3", "acpi_pm", "fw_cfg",
+                            "i8042", "vga", "piix_ide" };
     for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         cr_assert_not_null(pc_device(f.pc, names[i]), "device %s", names[i]);
     /* fw_cfg: signature, RAM size, CPU count, e820 in the directory. */
