@@ -204,11 +204,15 @@ static int linux_prepare(const struct loader_args *a, const uint8_t *buf, size_t
                                 h->cmdline_max);
     uint32_t need = h->init_size > h->kernel_size ? h->init_size : h->kernel_size;
     uint64_t kernel_end = (uint64_t)l.prot + need;
-    uint64_t limit = h->high ? a->ram_size : LX_REAL_LOW;
-    if (kernel_end > limit || a->ram_size < LX_PROT_HIGH + LOADER_TOP_RESERVE)
+    if (a->ram_size < LX_PROT_HIGH + LOADER_TOP_RESERVE)
+        return ixvm_errinfo_set(err, IXVM_ERR_OUT_OF_RANGE, "kernel file '%s': needs more than 2 MiB of RAM",
+                                a->kernel);
+    uint64_t limit = h->high ? a->ram_size - LOADER_TOP_RESERVE : LX_REAL_LOW;
+    if (kernel_end > limit)
         return ixvm_errinfo_set(err, IXVM_ERR_OUT_OF_RANGE,
                                 "kernel file '%s': needs memory up to %#llx, more than %s", a->kernel,
-                                (unsigned long long)kernel_end, h->high ? "the RAM size" : "the 576 KiB of a zImage");
+                                (unsigned long long)kernel_end,
+                                h->high ? "RAM less 1 MiB for the firmware" : "the 576 KiB of a zImage");
     int rc;
     if (a->initrd && *a->initrd && (rc = linux_place_initrd(a, h, (uint32_t)kernel_end, img, err)) < 0)
         return rc;
