@@ -38,6 +38,7 @@ test: build
 test-asan: deps
 	$(call configure_build,build-asan,-DCMAKE_BUILD_TYPE=Debug -DIXVM_SANITIZE=address$(comma)undefined)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		ctest --output-on-failure -j $(JOBS) -LE 'soak|noasan'
 
 test-tsan: deps
