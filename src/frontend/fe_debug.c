@@ -152,7 +152,7 @@ int fe_debug_option(struct fe_debug_opts *o, const char *opt, const char *v, str
 int fe_debug_prepare(struct fe_debug_opts *o, struct fe_run_opts *run, struct ixvm_errinfo *err)
 {
     if (o->wait_for_gdb && !o->gdb && !o->monitor)
-        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER, "--wait-for-gdb needs --gdb or --monitor");
+        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER, "needs --gdb or --monitor");
     if (o->monitor && !strcmp(o->monitor, "stdio") && run->nserial == 0) {
         run->serial[0] = "none";   /* the terminal's input is the monitor's */
         run->nserial = 1;

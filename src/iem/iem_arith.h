@@ -42,7 +42,8 @@ static inline uint32_t iem_arith_pf(uint32_t v)
 /* A LOCKed access through host pointer p of size bytes uses a host atomic
  * only when other vCPUs run concurrently (iem_config.multi_threaded) and the
  * operand is guest RAM (not the bounce buffer) and naturally aligned; else a
- * plain read-modify-write is exact (documented limitation for split locks). */
+ * plain read-modify-write is exact: alone, or after iem_lock_split put the
+ * instruction in an exclusive section. */
 static inline bool iem_arith_atomic(const struct iem_cpu *c, const void *p, unsigned size)
 {
     return c->multi_threaded && p != (const void *)c->bounce && ((uintptr_t)p & (size - 1u)) == 0;

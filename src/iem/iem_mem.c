@@ -351,7 +351,10 @@ void iem_write_cr0(struct iem_cpu *c, const struct iem_ix *i, uint32_t v)
         iem_raise_gp(c, i, 0);
     uint32_t chg = s->cr0 ^ v;
     s->cr0 = v;
-    if (chg & (CPUM_CR0_PG | CPUM_CR0_WP | CPUM_CR0_PE))
+    /* PE alone leaves linear -> physical as it was (blocks and the jump
+     * cache check the mode key themselves): SeaBIOS flips it on every
+     * call32/call16, so only PG and WP flush. */
+    if (chg & (CPUM_CR0_PG | CPUM_CR0_WP))
         iem_tlb_flush(c, true);
     if (chg & CPUM_CR0_PE) {
         /* Entering/leaving protected mode keeps the segment caches; CPL is

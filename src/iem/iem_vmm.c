@@ -102,7 +102,7 @@ static int iv_service(struct iem_vcpu *v)
 }
 
 /* Deliver a pending NMI, then a pending PIC interrupt if IF allows; park
- * the PIC flag when it does not.  0 or IXVM_INF_EM_RESET. */
+ * the PIC flag when IF=0 keeps a halted vCPU asleep.  0 or IXVM_INF_EM_RESET. */
 static int iv_deliver(struct iem_vcpu *v)
 {
     struct vcpu *vcpu = v->vcpu;
@@ -158,8 +158,6 @@ static int iv_exec(struct vcpu *vcpu, uint64_t budget)
     if (!v || !v->cpu)
         return IXVM_ERR_INVALID_STATE;
     int64_t left = (int64_t)budget;
-    if (!iem_is_halted(v->cpu))
-        iv_unpark(v);
     for (;;) {
         int rc = iv_service(v);
         if (rc)
@@ -171,6 +169,7 @@ static int iv_exec(struct vcpu *vcpu, uint64_t budget)
             return rc;
         if (iem_is_halted(v->cpu))
             return IXVM_INF_EM_HALT;
+        iv_unpark(v);   /* woken (NMI, INIT): the pin may still be high */
         uint64_t before = iem_instructions(v->cpu);
         rc = iem_exec(v->cpu, left);
         left -= (int64_t)(iem_instructions(v->cpu) - before);
