@@ -83,9 +83,10 @@ static void dv_dump_block(struct dbgf_vm *dv, struct dbgf_disas *d, const struct
     }
 }
 
-void dbgf_vm_flight_dump(struct dbgf_vm *dv, uint32_t cpu, const struct ixvm_printer *pr)
+/* On the vCPU's EMT (its ring and registers are that thread's). */
+static void dv_flight_dump_emt(struct dbgf_vm *dv, uint32_t cpu, const struct ixvm_printer *pr)
 {
-    struct iem_cpu *c = cpu < dv->vm->ncpus ? iem_vmm_cpu(&dv->vm->cpus[cpu]) : NULL;
+    struct iem_cpu *c = iem_vmm_cpu(&dv->vm->cpus[cpu]);
     if (!c) {
         ixvm_pr(pr, "no vCPU %u\n", cpu);
         return;
@@ -109,6 +110,32 @@ void dbgf_vm_flight_dump(struct dbgf_vm *dv, uint32_t cpu, const struct ixvm_pri
     }
     dbgf_disas_destroy(d);
     free(s);
+}
+
+struct dv_flight_req {
+    struct dbgf_vm *dv;
+    const struct ixvm_printer *pr;
+};
+
+static int dv_flight_req_fn(struct vm *vm, struct vcpu *vcpu, void *user)
+{
+    struct dv_flight_req *r = user;
+    dv_flight_dump_emt(r->dv, vcpu->id, r->pr);
+    return 0;
+}
+
+void dbgf_vm_flight_dump(struct dbgf_vm *dv, uint32_t cpu, const struct ixvm_printer *pr)
+{
+    if (cpu >= dv->vm->ncpus) {
+        ixvm_pr(pr, "no vCPU %u\n", cpu);
+        return;
+    }
+    /* A request runs at once on that EMT itself, and is serviced by a
+     * running, halted or held one at an instruction boundary. */
+    struct dv_flight_req r = { dv, pr };
+    int rc = req_call(dv->vm, cpu, REQ_F_WAIT, REQ_INDEFINITE, dv_flight_req_fn, &r);
+    if (rc < 0)
+        ixvm_pr(pr, "flight recorder of cpu%u: not available (%s)\n", cpu, ixvm_strerror(rc));
 }
 
 void dv_dump_cpu(struct dbgf_vm *dv, uint32_t cpu, const char *why)

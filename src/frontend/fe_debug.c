@@ -17,6 +17,7 @@
  */
 #define LOG_GROUP LOG_GROUP_FE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,7 +272,7 @@ static void fe_dbg_prompt(void)
     }
 }
 
-static void fe_dbg_stdin_thread(void *arg)
+static void *fe_dbg_stdin_thread(void *arg)
 {
     char buf[4096];
     while (fgets(buf, sizeof(buf), stdin)) {
@@ -286,11 +287,15 @@ static void fe_dbg_stdin_thread(void *arg)
         pthread_mutex_unlock(&fe_dbg_in.lock);
         if (!ok) {
             free(line);
-            if (!fe_dbg_in.async)
-                return;
+            pthread_mutex_lock(&fe_dbg_in.lock);
+            bool closed = !fe_dbg_in.async;
+            pthread_mutex_unlock(&fe_dbg_in.lock);
+            if (closed)
+                return NULL;
             usleep(10000);   /* the loop is busy: the queue drains soon */
         }
     }
+    return NULL;
 }
 
 static void fe_dbg_async_cb(uv_async_t *a)
@@ -335,9 +340,11 @@ static int fe_dbg_start_stdio(struct fe_debug *d)
     fe_dbg_in.async = &d->async;
     pthread_mutex_unlock(&fe_dbg_in.lock);
     if (!fe_dbg_in.started) {
-        uv_thread_t th;
-        if (uv_thread_create(&th, fe_dbg_stdin_thread, NULL) != 0)
+        /* Detached: it may still block in fgets when the run ends. */
+        pthread_t th;
+        if (pthread_create(&th, NULL, fe_dbg_stdin_thread, NULL) != 0)
             return IXVM_ERR_THREAD;
+        pthread_detach(th);
         fe_dbg_in.started = true;
     }
     fe_dbg_prompt();
