@@ -56,6 +56,14 @@ struct iem_config {
      * plain read-modify-write, not atomic against other vCPUs. */
     int (*exclusive)(void *user, void (*fn)(void *arg), void *arg);
     void *exclusive_user;
+    /* x87 FERR# for CR0.NE=0 (legacy, PC-style) error reporting (docs/iem.md
+     * "x87 FPU"): called with true when a waiting FPU instruction finds an
+     * unmasked exception pending, with false when the guest clears it
+     * (FNINIT, FNCLEX, FLDCW, FLDENV, FRSTOR, FNSAVE).  The board routes it
+     * to IRQ13; the instruction proceeds as with IGNNE# asserted.  NULL:
+     * not reported.  With CR0.NE=1 the instruction raises #MF instead. */
+    void (*fpu_ferr)(void *user, bool asserted);
+    void *fpu_ferr_user;
 };
 
 int iem_create(struct iem_cpu **out, const struct iem_config *cfg, struct ixvm_errinfo *err) IXVM_WUR;

@@ -283,7 +283,7 @@ IEM_HANDLER(ix_dbgf_bp)
 #endif
     }
     /* Stop before the instruction: nothing of this block ran. */
-    c->icount -= b->n;
+    iem_icount_add(c, -(int64_t)(b->n));
     c->budget += b->n;
     c->s->eip = eip;
     p->ev = (struct iem_dbgf_event){ .kind = IEM_DBGF_EV_BREAK, .type = type, .addr = lin };

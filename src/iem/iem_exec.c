@@ -67,7 +67,7 @@ const struct iem_ix *iem_stop_after(struct iem_cpu *c, const struct iem_ix *i)
 {
     uint32_t done = (uint32_t)(i - c->cur->ix) + 1;
     uint32_t undo = c->cur->n - done;
-    c->icount -= undo;
+    iem_icount_add(c, -(int64_t)(undo));
     c->budget += undo;
     c->s->eip = iem_eip_next(c, i);
     c->smc_stop = 0;
@@ -409,7 +409,7 @@ const struct iem_block *iem_chain_next(struct iem_cpu *c)
         return NULL;
     c->chain_left--;
     c->budget -= nb->n;
-    c->icount += nb->n;
+    iem_icount_add(c, nb->n);
     c->cur = nb;
     iem_flight_note(c, nb);
     return nb;
@@ -439,7 +439,7 @@ static void iem_excl_step(void *arg)
         bool tf = (c->s->eflags & CPUM_EFL_TF) != 0, dbg = tf || c->dbg_armed;
         c->shadow = false;
         c->budget -= b->n;
-        c->icount += b->n;
+        iem_icount_add(c, b->n);
         c->chain_left = 0;
         iem_run_block(c, b);
         c->shadow = c->shadow_set;
@@ -507,7 +507,7 @@ static int iem_run(struct iem_cpu *c)
         }
         c->shadow = false;
         c->budget -= b->n;
-        c->icount += b->n;
+        iem_icount_add(c, b->n);
         c->chain_left = IEM_CHAIN_MAX;
         iem_flight_note(c, b);
         iem_run_block(c, b);
@@ -524,7 +524,7 @@ static int iem_run(struct iem_cpu *c)
         /* Linked successors run without the lookup and the checks above. */
         for (const struct iem_block *nb; (nb = iem_link_next(c, b)) != NULL; b = c->cur) {
             c->budget -= nb->n;
-            c->icount += nb->n;
+            iem_icount_add(c, nb->n);
             c->chain_left = IEM_CHAIN_MAX;
             iem_flight_note(c, nb);
             iem_run_block(c, nb);
@@ -651,7 +651,7 @@ void iem_reset(struct iem_cpu *c, bool init_only)
 }
 
 bool iem_is_halted(const struct iem_cpu *c) { return c->halted; }
-uint64_t iem_instructions(const struct iem_cpu *c) { return c->icount; }
+uint64_t iem_instructions(const struct iem_cpu *c) { return __atomic_load_n(&c->icount, __ATOMIC_RELAXED); }
 void iem_flush_tlb(struct iem_cpu *c) { iem_tlb_flush(c, true); }
 void iem_last_xcpt(const struct iem_cpu *c, struct iem_xcpt_info *out) { *out = c->last_xcpt; }
 
@@ -688,6 +688,8 @@ int iem_create(struct iem_cpu **out, const struct iem_config *cfg, struct ixvm_e
     c->multi_threaded = cfg->multi_threaded;
     c->clock_ticks = cfg->clock_ticks;
     c->clock_user = cfg->clock_user;
+    c->fpu_ferr = cfg->fpu_ferr;
+    c->fpu_ferr_user = cfg->fpu_ferr_user;
     c->delivering = -1;
     c->one = (struct iem_block *)(void *)c->one_raw;
     c->rev = 1;

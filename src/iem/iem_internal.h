@@ -176,7 +176,8 @@ struct iem_cpu {
     struct iem_segc segc[CPUM_SREG_COUNT];
     const struct iem_block *cur;   /* running block */
     int64_t budget;
-    uint64_t icount;               /* retired instructions */
+    uint64_t icount;               /* [EMT writes, any reads] retired instructions: change
+                                    * only with iem_icount_add (STAM reads it atomically) */
     /* ---- dispatcher ---- */
     int exit_rc;                   /* status a handler asks iem_exec to return */
     bool halted, shutdown;
@@ -246,6 +247,10 @@ struct iem_cpu {
     struct iem_dbgf_cpu *dbgf;
     uint32_t fr_pos;
     uint64_t fr[64];
+    /* x87 FERR# hook (iem_config.fpu_ferr) and its current level. [EMT] */
+    void (*fpu_ferr)(void *user, bool asserted);
+    void *fpu_ferr_user;
+    bool fpu_ferr_on;
 };
 #define IEM_FR_DEPTH 64u
 
@@ -498,5 +503,14 @@ void iem_write_cr0(struct iem_cpu *c, const struct iem_ix *i, uint32_t v);
 void iem_write_cr3(struct iem_cpu *c, uint32_t v);
 void iem_write_cr4(struct iem_cpu *c, const struct iem_ix *i, uint32_t v);
 uint64_t iem_tsc(struct iem_cpu *c);
+
+
+/* The retired-instruction counter is a STAM U64 sample read by other
+ * threads (status line, stats): single writer, so a relaxed load/store pair
+ * (plain moves on x86) keeps it race-free without a locked RMW. */
+static inline void iem_icount_add(struct iem_cpu *c, int64_t n)
+{
+    __atomic_store_n(&c->icount, c->icount + (uint64_t)n, __ATOMIC_RELAXED);
+}
 
 #endif

@@ -263,7 +263,7 @@ static const struct iem_ix *iem_str_yield(struct iem_cpu *c, const struct iem_ix
 {
     uint32_t done = (uint32_t)(i - c->cur->ix);
     uint32_t undo = c->cur->n - done;
-    c->icount -= undo;
+    iem_icount_add(c, -(int64_t)(undo));
     c->budget += undo - 1;
     uint32_t eip = iem_eip_cur(c, i);
     c->s->eip = (c->s->seg[CPUM_CS].attr & CPUM_SEG_ATTR_D) ? eip : (eip & 0xffffu);

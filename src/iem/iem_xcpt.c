@@ -24,7 +24,7 @@ _Noreturn void iem_raise(struct iem_cpu *c, const struct iem_ix *i, unsigned vec
         /* Instructions of the block that did not complete are not retired. */
         uint32_t done = (uint32_t)(i - b->ix) + (trap ? 1u : 0u);
         uint32_t undo = b->n - done;
-        c->icount -= undo;
+        iem_icount_add(c, -(int64_t)(undo));
         c->budget += undo;
     }
     c->smc_stop = 0;
@@ -74,7 +74,7 @@ _Noreturn void iem_resume_at(struct iem_cpu *c, const struct iem_ix *i)
         /* i completed; the rest of its block did not run. */
         const struct iem_block *b = c->cur;
         uint32_t undo = b->n - ((uint32_t)(i - b->ix) + 1u);
-        c->icount -= undo;
+        iem_icount_add(c, -(int64_t)(undo));
         c->budget += undo;
     }
     c->smc_stop = 0;
