@@ -12,6 +12,8 @@
 %define READ_COUNT 32
 %define BUF_SEG    0x1000          ; 0x10000..0x1FFFF: 32 x 2048 bytes
 
+%include "bootlib.inc"
+
         org 0x7c00
         bits 16
 
@@ -83,21 +85,7 @@ fail2:  mov al, 0x22
 fail3:  mov al, 0x23
         jmp failed
 fail4:  mov al, 0x24
-failed:
-        push ax
-        mov si, msg_fail
-        call puts
-        pop ax
-        push ax
-        call print_hex8
-        mov si, msg_crlf
-        call puts
-        pop ax
-exit:
-        out 0xf4, al
-        cli
-        hlt
-        jmp exit
+        jmp failed
 
 ; ebx += sum of the 32 KiB at dx:0
 sum32k:
@@ -112,83 +100,9 @@ sum32k:
         pop ds
         ret
 
-ext_read:
-        mov ah, 0x42
-        mov dl, [drive]
-        mov si, dap
-        int 0x13
-        ret
-
-puts:
-        lodsb
-        test al, al
-        jz .done
-        call putc
-        jmp puts
-.done:
-        ret
-
-putc:
-        push dx
-        push ax
-        mov dx, 0x3fd
-.wait:
-        in al, dx
-        test al, 0x20
-        jz .wait
-        pop ax
-        mov dx, 0x3f8
-        out dx, al
-        pop dx
-        ret
-
-print_dec:
-        mov cx, 0
-        mov bx, 10
-.div:
-        xor dx, dx
-        div bx
-        push dx
-        inc cx
-        test ax, ax
-        jnz .div
-.out:
-        pop ax
-        add al, '0'
-        call putc
-        loop .out
-        ret
-
-print_hex32:
-        mov cx, 8
-.digit:
-        rol eax, 4
-        push eax
-        and al, 0x0f
-        add al, '0'
-        cmp al, '9'
-        jbe .p
-        add al, 'a' - '9' - 1
-.p:
-        call putc
-        pop eax
-        loop .digit
-        ret
-
-print_hex8:
-        shl eax, 24
-        mov cx, 2
-        jmp print_hex32.digit
-
-        align 4
-dap:
-.size:  db 16
-        db 0
-.count: dw 0
-.off:   dw 0
-.seg:   dw 0
-.lba:   dq 0
-sum:    dd 0
+        BOOTLIB_SERIAL
+        BOOTLIB_PRINT
+        BOOTLIB_EDD
 drive:  db 0
 msg_hello: db "CD: no-emulation boot image running, drive ", 0
 msg_ext:   db "CD: EDD extensions present", 13, 10, 0

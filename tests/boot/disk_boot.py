@@ -55,7 +55,7 @@ class Env:
 
     def build(self):
         mbr = os.path.join(self.tmp, "mbr.bin")
-        subprocess.run(["nasm", "-f", "bin", "-o", mbr, os.path.join(HERE, "mbr.asm")], check=True)
+        subprocess.run(["nasm", "-f", "bin", "-i", HERE + os.sep, "-o", mbr, os.path.join(HERE, "mbr.asm")], check=True)
         img = bytearray(open(mbr, "rb").read())
         rnd = random.Random(20240601)
         img += bytes(rnd.getrandbits(8) for _ in range(DISK_SIZE - len(img)))
@@ -63,7 +63,7 @@ class Env:
         open(self.blank, "wb").write(bytes(DISK_SIZE))
         tree = os.path.join(self.tmp, "iso")
         os.mkdir(tree)
-        subprocess.run(["nasm", "-f", "bin", "-o", os.path.join(tree, "cdboot.bin"),
+        subprocess.run(["nasm", "-f", "bin", "-i", HERE + os.sep, "-o", os.path.join(tree, "cdboot.bin"),
                         os.path.join(HERE, "cdboot.asm")], check=True)
         open(os.path.join(tree, "data.bin"), "wb").write(bytes(rnd.getrandbits(8) for _ in range(40000)))
         subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", self.iso, "-b", "cdboot.bin",

@@ -21,6 +21,8 @@
 %define CHS_SEG        0x2000      ; 0x20000: the CHS copy
 %define WR_SEG         0x3000      ; 0x30000: the sector written / read back
 
+%include "bootlib.inc"
+
         org 0x7c00
         bits 16
 
@@ -48,36 +50,7 @@ fail_load:
         mov al, 0x21
         jmp exit
 
-; print the NUL-terminated string at ds:si on COM1
-puts:
-        lodsb
-        test al, al
-        jz .done
-        call putc
-        jmp puts
-.done:
-        ret
-
-putc:
-        push dx
-        push ax
-        mov dx, 0x3fd
-.wait:
-        in al, dx
-        test al, 0x20
-        jz .wait
-        pop ax
-        mov dx, 0x3f8
-        out dx, al
-        pop dx
-        ret
-
-; exit with status al through isa-debug-exit
-exit:
-        out 0xf4, al
-        cli
-        hlt
-        jmp exit
+        BOOTLIB_SERIAL
 
 drive:      db 0
 msg_hello:  db "MBR: boot sector running", 13, 10, 0
@@ -231,25 +204,7 @@ fail3:  mov al, 0x23
 fail4:  mov al, 0x24
         jmp failed
 fail5:  mov al, 0x25
-failed:
-        push ax
-        mov si, msg_fail
-        call puts
-        pop ax
-        push ax
-        call print_hex8
-        mov si, msg_crlf
-        call puts
-        pop ax
-        jmp exit
-
-; AH=42h with the packet at dap; CF on error
-ext_read:
-        mov ah, 0x42
-        mov dl, [drive]
-        mov si, dap
-        int 0x13
-        ret
+        jmp failed
 
 ; sum = 32-bit sum of the DATA_COUNT sectors' dwords at BUF_SEG:0
 checksum:
@@ -267,53 +222,8 @@ checksum:
         mov [sum], ebx
         ret
 
-print_dec:                          ; ax < 10000
-        mov cx, 0
-        mov bx, 10
-.div:
-        xor dx, dx
-        div bx
-        push dx
-        inc cx
-        test ax, ax
-        jnz .div
-.out:
-        pop ax
-        add al, '0'
-        call putc
-        loop .out
-        ret
-
-print_hex32:
-        mov cx, 8
-.digit:
-        rol eax, 4
-        push eax
-        and al, 0x0f
-        add al, '0'
-        cmp al, '9'
-        jbe .p
-        add al, 'a' - '9' - 1
-.p:
-        call putc
-        pop eax
-        loop .digit
-        ret
-
-print_hex8:
-        shl eax, 24
-        mov cx, 2
-        jmp print_hex32.digit
-
-        align 4
-dap:
-.size:  db 16
-        db 0
-.count: dw 0
-.off:   dw 0
-.seg:   dw 0
-.lba:   dq 0
-sum:    dd 0
+        BOOTLIB_PRINT
+        BOOTLIB_EDD
 spt:    dw 0
 heads:  dw 0
 wr_tag: db "IXVM-MBR-WRITTEN"

@@ -10,21 +10,7 @@
 #include <string.h>
 
 #include "ixvm/dbgf.h"
-
-struct capture {
-    char *buf;
-    size_t len;
-};
-
-static void capture_print(void *user, const char *text)
-{
-    struct capture *c = user;
-    size_t n = strlen(text);
-    c->buf = realloc(c->buf, c->len + n + 1);
-    cr_assert_not_null(c->buf);
-    memcpy(c->buf + c->len, text, n + 1);
-    c->len += n;
-}
+#include "test_printer.h"
 
 static void capture_reset(struct capture *c)
 {

@@ -73,6 +73,28 @@ static IXVM_UNUSED void th_advance(struct th *h, uint64_t ns)
     cr_assert_geq(tm_advance(h->tm, ns), 0);
 }
 
+/* An interrupt output recorder: the current level and the rising edges. */
+struct th_wire {
+    int level;
+    int rises;
+};
+
+static IXVM_UNUSED void th_wire_set(void *user, unsigned pin, int level)
+{
+    struct th_wire *w = user;
+    (void)pin;
+    if (level && !w->level)
+        w->rises++;
+    w->level = level;
+}
+
+/* Connect output idx of ins to w; pin is the number the line reports. */
+static IXVM_UNUSED void th_wire_connect(struct dev_ins *ins, unsigned idx, struct th_wire *w, unsigned pin)
+{
+    struct irq_line l = { th_wire_set, w, pin };
+    cr_assert_eq(dev_irq_connect(ins, idx, &l), 0);
+}
+
 /* xorshift64*: a seeded, reproducible stream. */
 static IXVM_UNUSED uint64_t th_rand(uint64_t *st)
 {

@@ -7,23 +7,10 @@
  */
 #include "test_dev_harness.h"
 
-struct wire {
-    int level;
-    int rises;
-};
-
-static void wire_set(void *user, unsigned pin, int level)
-{
-    struct wire *w = user;
-    if (level && !w->level)
-        w->rises++;
-    w->level = level;
-}
-
 struct pit_fix {
     struct th h;
     struct dev_ins *pit;
-    struct wire irq0;
+    struct th_wire irq0;
 };
 
 static void fix_init(struct pit_fix *f)
@@ -31,8 +18,7 @@ static void fix_init(struct pit_fix *f)
     memset(f, 0, sizeof(*f));
     th_init(&f->h);
     f->pit = th_create(&f->h, &dev_pit, NULL, 0);
-    struct irq_line l = { wire_set, &f->irq0, 0 };
-    cr_assert_eq(dev_irq_connect(f->pit, 0, &l), 0);
+    th_wire_connect(f->pit, 0, &f->irq0, 0);
 }
 
 /* ns at which `ticks` PIT clocks have elapsed (independent of the device). */

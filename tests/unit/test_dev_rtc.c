@@ -11,23 +11,10 @@
 
 #include "test_dev_harness.h"
 
-struct wire {
-    int level;
-    int rises;
-};
-
-static void wire_set(void *user, unsigned pin, int level)
-{
-    struct wire *w = user;
-    if (level && !w->level)
-        w->rises++;
-    w->level = level;
-}
-
 struct rtc_fix {
     struct th h;
     struct dev_ins *rtc;
-    struct wire irq8;
+    struct th_wire irq8;
 };
 
 /* 2024-02-29 23:59:58 UTC, a Thursday. */
@@ -45,8 +32,7 @@ static void fix_init(struct rtc_fix *f)
     snprintf(bt, sizeof(bt), "%llu", (unsigned long long)leap_eve());
     const struct dev_cfg_kv kv[] = { { "base_time", bt } };
     f->rtc = th_create(&f->h, &dev_rtc, kv, 1);
-    struct irq_line l = { wire_set, &f->irq8, 8 };
-    cr_assert_eq(dev_irq_connect(f->rtc, 0, &l), 0);
+    th_wire_connect(f->rtc, 0, &f->irq8, 8);
 }
 
 static uint8_t cmos_rd(struct th *h, uint8_t idx)

@@ -8,23 +8,10 @@
  */
 #include "test_dev_harness.h"
 
-struct wire {
-    int level;
-    int rises;
-};
-
-static void wire_set(void *user, unsigned pin, int level)
-{
-    struct wire *w = user;
-    if (level && !w->level)
-        w->rises++;
-    w->level = level;
-}
-
 struct uart_fix {
     struct th h;
     struct dev_ins *u;
-    struct wire irq;
+    struct th_wire irq;
     uint8_t out[256];
     size_t out_len;
     int rx_ready;
@@ -47,8 +34,7 @@ static void fix_init(struct uart_fix *f)
     memset(f, 0, sizeof(*f));
     th_init(&f->h);
     f->u = th_create(&f->h, &dev_uart, NULL, 0);
-    struct irq_line l = { wire_set, &f->irq, 4 };
-    cr_assert_eq(dev_irq_connect(f->u, 0, &l), 0);
+    th_wire_connect(f->u, 0, &f->irq, 4);
     struct uart_backend be = { be_write, be_rx_ready, f };
     uart_set_backend(f->u, &be);
 }

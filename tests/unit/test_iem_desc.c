@@ -7,30 +7,12 @@
 #include <string.h>
 
 #include "ixvm/iem.h"
+#include "test_iem_harness.h"
 
-static struct iem_test *t;
-static struct cpum_state *s;
-static uint8_t *ram;
-
-static void setup(void)
-{
-    cr_assert_eq(iem_test_create(&t, 8), 0);
-    s = iem_test_state(t);
-    ram = iem_test_ram(t);
-}
-static void teardown(void) { iem_test_destroy(t); }
-TestSuite(iem_desc, .init = setup, .fini = teardown);
+IEM_HARNESS_SUITE(iem_desc);
 
 #define CODE 0x10000u
 #define GDT  0x3000u
-static void load(uint32_t pa, const uint8_t *code, size_t n) { cr_assert_eq(iem_test_write(t, pa, code, n), 0); }
-static uint32_t rd32(uint32_t pa) { uint32_t v; memcpy(&v, ram + pa, 4); return v; }
-static struct iem_xcpt_info last(void)
-{
-    struct iem_xcpt_info x;
-    iem_last_xcpt(iem_test_cpu(t), &x);
-    return x;
-}
 
 static uint64_t mkdesc(uint32_t base, uint32_t limit, unsigned type, bool sbit, unsigned dpl, bool p, bool g)
 {

@@ -11,33 +11,14 @@
 #include "ixvm/iem.h"
 #include "ixvm/iom.h"
 #include "ixvm/pgm.h"
+#include "test_iem_harness.h"
 
-static struct iem_test *t;
-static struct cpum_state *s;
-static uint8_t *ram;
-
-static void setup(void)
-{
-    cr_assert_eq(iem_test_create(&t, 8), 0);
-    s = iem_test_state(t);
-    ram = iem_test_ram(t);
-}
-static void teardown(void) { iem_test_destroy(t); }
-TestSuite(iem_str, .init = setup, .fini = teardown);
+IEM_HARNESS_SUITE(iem_str);
 
 #define CODE 0x10000u
 #define WIN  0x20000u        /* DS/ES base of the table cases */
 #define WIN_SIZE 0x18000u
 
-static void load(uint32_t pa, const uint8_t *code, size_t n) { cr_assert_eq(iem_test_write(t, pa, code, n), 0); }
-static uint32_t rd32(uint32_t pa) { uint32_t v; memcpy(&v, ram + pa, 4); return v; }
-static void wr32(uint32_t pa, uint32_t v) { memcpy(ram + pa, &v, 4); }
-static struct iem_xcpt_info last(void)
-{
-    struct iem_xcpt_info x;
-    iem_last_xcpt(iem_test_cpu(t), &x);
-    return x;
-}
 static void set_base(unsigned sreg, uint32_t base)
 {
     s->seg[sreg].base = base;

@@ -11,21 +11,7 @@
 #include <string.h>
 
 #include "ixvm/stam.h"
-
-struct capture {
-    char *buf;
-    size_t len;
-};
-
-static void capture_print(void *user, const char *text)
-{
-    struct capture *c = user;
-    size_t n = strlen(text);
-    c->buf = realloc(c->buf, c->len + n + 1);
-    cr_assert_not_null(c->buf);
-    memcpy(c->buf + c->len, text, n + 1);
-    c->len += n;
-}
+#include "test_printer.h"
 
 static size_t count_lines(const char *s)
 {
