@@ -150,6 +150,8 @@ const char *iem_dispatch_kind(void);
 
 struct iem_test;
 int iem_test_create(struct iem_test **out, unsigned ram_mib) IXVM_WUR;
+/* Likewise with ram_above_4g bytes of RAM at 4 GiB (pgm_create_split). */
+int iem_test_create_split(struct iem_test **out, unsigned ram_mib, uint64_t ram_above_4g) IXVM_WUR;
 void iem_test_destroy(struct iem_test *t);
 struct cpum_state *iem_test_state(struct iem_test *t);
 struct iem_cpu *iem_test_cpu(struct iem_test *t);

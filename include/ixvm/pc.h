@@ -26,7 +26,10 @@ struct pci_bus;
 /* ======================================================================== */
 
 #define PC_DEFAULT_BIOS "/usr/share/seabios/bios.bin"
-#define PC_RAM_MAX 0xe0000000ull     /* 3.5 GiB: the PCI hole starts here */
+#define PC_RAM_MAX 0xe0000000ull     /* 3.5 GiB: most RAM below 4 GiB; the PCI hole starts here */
+/* Memory/Size limit: the RAM beyond PC_RAM_MAX sits at 4 GiB and must end
+ * at or below 64 GiB (PAE's 36-bit physical addresses). */
+#define PC_RAM_TOTAL_MAX (0x1000000000ull - 0x100000000ull + PC_RAM_MAX)   /* 63.5 GiB */
 #define PC_PCI_HOLE_START PC_RAM_MAX
 
 /* Byte sink for a console stream (same shape as debugport_sink_fn). */
@@ -82,6 +85,9 @@ struct iom *pc_iom(struct pc *pc);
 /* Check a Boot/Order value: 1..3 distinct letters of a/b (floppy), c (hard
  * disk), d (CD-ROM), n (network). */
 int pc_check_boot_order(const char *order, struct ixvm_errinfo *err) IXVM_WUR;
+/* RTC/Base (QEMU -rtc base=): "utc", "localtime", "YYYY-MM-DD[THH:MM:SS]".
+ * *epoch is -1 for the host clock, else the start time (UTC seconds). */
+int pc_parse_rtc_base(const char *base, bool *localtime, int64_t *epoch, struct ixvm_errinfo *err) IXVM_WUR;
 /* Check that a drive image can be opened (exists, readable, sized in
  * 512-byte sectors, not locked by another process); cdrom: read-only.
  * The message names the file and the reason. */

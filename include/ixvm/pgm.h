@@ -2,12 +2,15 @@
 /*
  * PGM: the guest-physical memory map (ARCHITECTURE.md "Memory (PGM) and I/O").
  *
- * The whole 32-bit physical address space is one host reservation
- * (mmap MAP_NORESERVE), so RAM and ROM are `base + pa` for the interpreter's
- * TLB.  RAM occupies [0, ram_size); ROM ranges are read-only to the guest
- * (their contents are set with pgm_map_rom); MMIO ranges dispatch to device
- * callbacks with range-relative offsets; anything else reads as all ones and
- * ignores writes.  Physical addresses at or above 4 GiB (PAE) are unassigned.
+ * The whole 32-bit physical address space plus the RAM above 4 GiB is one
+ * host reservation (mmap MAP_NORESERVE), so RAM and ROM are `base + pa` for
+ * the interpreter's TLB.  RAM occupies [0, ram_size) and, for boards with
+ * more RAM than fits below their PCI hole, [4 GiB, 4 GiB + ram_above_4g)
+ * (PAE's 36-bit physical addresses reach it); ROM ranges are read-only to
+ * the guest (their contents are set with pgm_map_rom); MMIO ranges dispatch
+ * to device callbacks with range-relative offsets; anything else reads as
+ * all ones and ignores writes.  ROM/MMIO ranges and page kinds can only be
+ * set below 4 GiB; the high RAM is plain RAM.
  *
  * Self-modifying-code tracking (IEM-DESIGN.md section 7): every 4 K page has
  * an atomic `code_mask` (one bit per 128-byte granule holding decoded code)
@@ -29,7 +32,9 @@
 #define PGM_PAGE_SHIFT 12
 #define PGM_PAGE_SIZE  4096u
 #define PGM_ADDR_SPACE (1ull << 32)
-#define PGM_PAGE_COUNT (PGM_ADDR_SPACE >> PGM_PAGE_SHIFT)
+#define PGM_PAGE_COUNT (PGM_ADDR_SPACE >> PGM_PAGE_SHIFT)   /* pages below 4 GiB */
+#define PGM_HIGH_BASE  (1ull << 32)   /* where RAM above 4 GiB starts */
+#define PGM_PHYS_LIMIT (1ull << 36)   /* PAE MAXPHYADDR 36: high RAM ends at or below */
 #define PGM_CODE_GRANULE_SHIFT 7    /* 128-byte granules, 32 per page */
 
 enum pgm_page_kind { PGM_PAGE_UNASSIGNED, PGM_PAGE_RAM, PGM_PAGE_ROM, PGM_PAGE_MMIO };
@@ -56,16 +61,22 @@ struct pgm_code_page {
 struct pgm_page_info {
     enum pgm_page_kind kind;
     uint8_t *host;                    /* RAM/ROM: host address of the page; else NULL */
-    struct pgm_code_page *code;       /* never NULL for a page below 4 GiB */
+    struct pgm_code_page *code;       /* never NULL below 4 GiB or in high RAM */
 };
 
 struct pgm;
 
 /* Create the map with ram_size bytes of RAM at 0 (multiple of 4 K, < 4 GiB). */
 int pgm_create(struct pgm **out, uint64_t ram_size, struct ixvm_errinfo *err) IXVM_WUR;
+/* Likewise, plus ram_above_4g bytes (multiple of 4 K, 0 for none) at
+ * PGM_HIGH_BASE, ending at or below PGM_PHYS_LIMIT. */
+int pgm_create_split(struct pgm **out, uint64_t ram_below_4g, uint64_t ram_above_4g,
+                     struct ixvm_errinfo *err) IXVM_WUR;
 void pgm_destroy(struct pgm *pgm);
 
+/* Bytes of RAM at 0 (below 4 GiB), and at PGM_HIGH_BASE. */
 uint64_t pgm_ram_size(const struct pgm *pgm);
+uint64_t pgm_ram_above_4g(const struct pgm *pgm);
 /* Host address of guest-physical 0 (RAM and ROM are base + pa). */
 uint8_t *pgm_host_base(const struct pgm *pgm);
 
@@ -90,7 +101,7 @@ int pgm_unmap_mmio(struct pgm *pgm, gphys_t base) IXVM_WUR;
  * bad range or an overlap with a registered range.
  */
 int pgm_set_page_kind(struct pgm *pgm, gphys_t base, uint64_t size, enum pgm_page_kind kind) IXVM_WUR;
-/* The kind of the page holding pa (UNASSIGNED at or above 4 GiB). */
+/* The kind of the page holding pa (RAM in high RAM, UNASSIGNED beyond it). */
 enum pgm_page_kind pgm_page_kind(struct pgm *pgm, gphys_t pa);
 
 /* A20 gate: enabled=false forces bit 20 of every physical address to 0. */
@@ -108,7 +119,7 @@ const _Atomic uint32_t *pgm_tlb_epoch_ptr(const struct pgm *pgm);
 
 /* Page lookup for the TLB fill (pa is used as given: apply the A20 mask first). */
 void pgm_page_lookup(struct pgm *pgm, gphys_t pa, struct pgm_page_info *info);
-/* The code-tracking words of the page holding pa (NULL at or above 4 GiB). */
+/* The code-tracking words of the page holding pa (NULL beyond high RAM). */
 struct pgm_code_page *pgm_code_page(struct pgm *pgm, gphys_t pa);
 
 /*

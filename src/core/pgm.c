@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PGM: guest-physical memory.  One 4 GiB host reservation backs RAM and ROM
- * (so physical-to-host is base + pa); a page-granular table (kind + MMIO
- * range index) answers the interpreter's TLB fills; a small range list
- * holds ROM and MMIO registrations.  Also the per-page SMC tracking words
+ * PGM: guest-physical memory.  One host reservation of 4 GiB plus the RAM
+ * above 4 GiB backs RAM and ROM (so physical-to-host is base + pa for every
+ * backed address; the reservation is MAP_NORESERVE, so the unused PCI hole
+ * costs address space only); a page-granular table (kind + MMIO range
+ * index) answers the interpreter's TLB fills below 4 GiB, and everything
+ * from 4 GiB to the end of high RAM is plain RAM; a small range list holds
+ * ROM and MMIO registrations.  Also the per-page SMC tracking words
  * (IEM-DESIGN.md 7) and the device/DMA access functions.
  */
 #define LOG_GROUP LOG_GROUP_PGM
@@ -34,10 +37,12 @@ struct pgm_range {
 };
 
 struct pgm {
-    uint8_t *host;                       /* 4 GiB reservation; RAM/ROM are host + pa */
-    uint64_t ram_size;
-    uint16_t *pte;                       /* [PGM_PAGE_COUNT] kind | range << 2 */
-    struct pgm_code_page *code;          /* [PGM_PAGE_COUNT] [any, atomic] */
+    uint8_t *host;                       /* [span] reservation; RAM/ROM are host + pa */
+    uint64_t ram_size;                   /* RAM at 0 (below 4 GiB) */
+    uint64_t ram_above_4g;               /* RAM at PGM_HIGH_BASE */
+    uint64_t span;                       /* PGM_ADDR_SPACE + ram_above_4g: end of backed space */
+    uint16_t *pte;                       /* [PGM_PAGE_COUNT] kind | range << 2 (below 4 GiB) */
+    struct pgm_code_page *code;          /* [span >> PGM_PAGE_SHIFT] [any, atomic] */
     struct pgm_range ranges[PGM_MAX_RANGES];
     pthread_mutex_t lock;                /* serializes map changes */
     _Atomic uint32_t a20_mask;           /* [any, atomic] */
@@ -46,31 +51,45 @@ struct pgm {
 
 int pgm_create(struct pgm **out, uint64_t ram_size, struct ixvm_errinfo *err)
 {
+    return pgm_create_split(out, ram_size, 0, err);
+}
+
+int pgm_create_split(struct pgm **out, uint64_t ram_below_4g, uint64_t ram_above_4g, struct ixvm_errinfo *err)
+{
     *out = NULL;
-    if (ram_size == 0 || ram_size >= PGM_ADDR_SPACE || (ram_size & (PGM_PAGE_SIZE - 1)))
+    if (ram_below_4g == 0 || ram_below_4g >= PGM_ADDR_SPACE || (ram_below_4g & (PGM_PAGE_SIZE - 1)))
         return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER,
                                 "Memory/Size: %llu bytes is not a non-zero multiple of 4 KiB below 4 GiB",
-                                (unsigned long long)ram_size);
+                                (unsigned long long)ram_below_4g);
+    if (ram_above_4g > PGM_PHYS_LIMIT - PGM_HIGH_BASE || (ram_above_4g & (PGM_PAGE_SIZE - 1)))
+        return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER,
+                                "Memory/Size: %llu bytes above 4 GiB is not a multiple of 4 KiB ending at or "
+                                "below 64 GiB (36-bit physical addresses)", (unsigned long long)ram_above_4g);
     struct pgm *pgm = calloc(1, sizeof(*pgm));
     if (!pgm)
         return ixvm_errinfo_set(err, IXVM_ERR_NO_MEMORY, "PGM: out of memory");
+    uint64_t span = PGM_ADDR_SPACE + ram_above_4g;
+    /* Large callocs are fresh anonymous mappings: the code words of high
+     * pages cost nothing until the guest runs code there. */
     pgm->pte = calloc(PGM_PAGE_COUNT, sizeof(*pgm->pte));
-    pgm->code = calloc(PGM_PAGE_COUNT, sizeof(*pgm->code));
-    void *m = mmap(NULL, PGM_ADDR_SPACE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    pgm->code = calloc(span >> PGM_PAGE_SHIFT, sizeof(*pgm->code));
+    void *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (!pgm->pte || !pgm->code || m == MAP_FAILED) {
         int e = errno;
         if (m != MAP_FAILED)
-            munmap(m, PGM_ADDR_SPACE);
+            munmap(m, span);
         free(pgm->pte);
         free(pgm->code);
         free(pgm);
         return ixvm_errinfo_set(err, IXVM_ERR_NO_MEMORY,
-                                "PGM: cannot reserve the 4 GiB guest-physical space: %s", strerror(e));
+                                "PGM: cannot reserve %llu MiB of guest-physical space: %s",
+                                (unsigned long long)(span >> 20), strerror(e));
     }
     pgm->host = m;
-    pgm->ram_size = ram_size;
-    for (uint64_t p = 0; p < (ram_size >> PGM_PAGE_SHIFT); p++)
+    pgm->ram_size = ram_below_4g;
+    pgm->ram_above_4g = ram_above_4g;
+    pgm->span = span;
+    for (uint64_t p = 0; p < (ram_below_4g >> PGM_PAGE_SHIFT); p++)
         pgm->pte[p] = PGM_PAGE_RAM;
     pthread_mutex_init(&pgm->lock, NULL);
     atomic_init(&pgm->a20_mask, 0xffffffffu);
@@ -83,7 +102,7 @@ void pgm_destroy(struct pgm *pgm)
 {
     if (!pgm)
         return;
-    munmap(pgm->host, PGM_ADDR_SPACE);
+    munmap(pgm->host, pgm->span);
     free(pgm->pte);
     free(pgm->code);
     pthread_mutex_destroy(&pgm->lock);
@@ -91,6 +110,16 @@ void pgm_destroy(struct pgm *pgm)
 }
 
 uint64_t pgm_ram_size(const struct pgm *pgm) { return pgm->ram_size; }
+uint64_t pgm_ram_above_4g(const struct pgm *pgm) { return pgm->ram_above_4g; }
+
+/* The kind of the page holding pa: the table below 4 GiB, RAM from 4 GiB to
+ * the end of high RAM, unassigned beyond. */
+static enum pgm_page_kind pgm_kind_of(const struct pgm *pgm, gphys_t pa)
+{
+    if (pa < PGM_ADDR_SPACE)
+        return PGM_PTE_KIND(pgm->pte[pa >> PGM_PAGE_SHIFT]);
+    return pa < pgm->span ? PGM_PAGE_RAM : PGM_PAGE_UNASSIGNED;
+}
 uint8_t *pgm_host_base(const struct pgm *pgm) { return pgm->host; }
 
 uint32_t pgm_tlb_epoch(const struct pgm *pgm)
@@ -243,19 +272,19 @@ int pgm_set_page_kind(struct pgm *pgm, gphys_t base, uint64_t size, enum pgm_pag
 
 enum pgm_page_kind pgm_page_kind(struct pgm *pgm, gphys_t pa)
 {
-    return pa < PGM_ADDR_SPACE ? PGM_PTE_KIND(pgm->pte[pa >> PGM_PAGE_SHIFT]) : PGM_PAGE_UNASSIGNED;
+    return pgm_kind_of(pgm, pa);
 }
 
 void pgm_page_lookup(struct pgm *pgm, gphys_t pa, struct pgm_page_info *info)
 {
-    if (pa >= PGM_ADDR_SPACE) {
+    if (pa >= pgm->span) {
         info->kind = PGM_PAGE_UNASSIGNED;
         info->host = NULL;
         info->code = NULL;
         return;
     }
     uint64_t p = pa >> PGM_PAGE_SHIFT;
-    info->kind = PGM_PTE_KIND(pgm->pte[p]);
+    info->kind = pgm_kind_of(pgm, pa);
     info->host = (info->kind == PGM_PAGE_RAM || info->kind == PGM_PAGE_ROM)
                      ? pgm->host + (p << PGM_PAGE_SHIFT) : NULL;
     info->code = &pgm->code[p];
@@ -263,13 +292,13 @@ void pgm_page_lookup(struct pgm *pgm, gphys_t pa, struct pgm_page_info *info)
 
 struct pgm_code_page *pgm_code_page(struct pgm *pgm, gphys_t pa)
 {
-    return pa < PGM_ADDR_SPACE ? &pgm->code[pa >> PGM_PAGE_SHIFT] : NULL;
+    return pa < pgm->span ? &pgm->code[pa >> PGM_PAGE_SHIFT] : NULL;
 }
 
 bool pgm_code_write(struct pgm *pgm, gphys_t pa, size_t len)
 {
     bool hit = false;
-    while (len && pa < PGM_ADDR_SPACE) {
+    while (len && pa < pgm->span) {
         uint32_t off = (uint32_t)(pa & (PGM_PAGE_SIZE - 1));
         size_t n = PGM_PAGE_SIZE - off < len ? PGM_PAGE_SIZE - off : len;
         struct pgm_code_page *cp = &pgm->code[pa >> PGM_PAGE_SHIFT];
@@ -334,17 +363,15 @@ static void pgm_mmio_range_write(struct pgm_range *rg, uint32_t off, uint64_t va
 
 uint64_t pgm_mmio_read(struct pgm *pgm, gphys_t pa, unsigned size)
 {
-    if (pa >= PGM_ADDR_SPACE)
-        return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
-    uint16_t e = pgm->pte[pa >> PGM_PAGE_SHIFT];
+    enum pgm_page_kind k = pgm_kind_of(pgm, pa);
     uint64_t v = 0;
-    switch (PGM_PTE_KIND(e)) {
+    switch (k) {
     case PGM_PAGE_RAM:
     case PGM_PAGE_ROM:
         memcpy(&v, pgm->host + pa, size);
         return v;
     case PGM_PAGE_MMIO: {
-        struct pgm_range *rg = &pgm->ranges[PGM_PTE_RANGE(e)];
+        struct pgm_range *rg = &pgm->ranges[PGM_PTE_RANGE(pgm->pte[pa >> PGM_PAGE_SHIFT])];
         return pgm_mmio_range_read(rg, (uint32_t)(pa - rg->base), size);
     }
     default:
@@ -354,17 +381,14 @@ uint64_t pgm_mmio_read(struct pgm *pgm, gphys_t pa, unsigned size)
 
 void pgm_mmio_write(struct pgm *pgm, gphys_t pa, uint64_t val, unsigned size)
 {
-    if (pa >= PGM_ADDR_SPACE)
-        return;
-    uint16_t e = pgm->pte[pa >> PGM_PAGE_SHIFT];
-    switch (PGM_PTE_KIND(e)) {
+    switch (pgm_kind_of(pgm, pa)) {
     case PGM_PAGE_RAM:
         memcpy(pgm->host + pa, &val, size);
         atomic_thread_fence(memory_order_seq_cst);
         pgm_code_write(pgm, pa, size);
         break;
     case PGM_PAGE_MMIO: {
-        struct pgm_range *rg = &pgm->ranges[PGM_PTE_RANGE(e)];
+        struct pgm_range *rg = &pgm->ranges[PGM_PTE_RANGE(pgm->pte[pa >> PGM_PAGE_SHIFT])];
         pgm_mmio_range_write(rg, (uint32_t)(pa - rg->base), val, size);
         break;
     }
@@ -389,8 +413,7 @@ int pgm_phys_read(struct pgm *pgm, gphys_t pa, void *buf, size_t len)
     while (len) {
         size_t in_page = PGM_PAGE_SIZE - (pa & (PGM_PAGE_SIZE - 1));
         size_t n = in_page < len ? in_page : len;
-        enum pgm_page_kind k = pa < PGM_ADDR_SPACE ? PGM_PTE_KIND(pgm->pte[pa >> PGM_PAGE_SHIFT])
-                                                   : PGM_PAGE_UNASSIGNED;
+        enum pgm_page_kind k = pgm_kind_of(pgm, pa);
         if (k == PGM_PAGE_RAM || k == PGM_PAGE_ROM) {
             memcpy(d, pgm->host + pa, n);
         } else if (k == PGM_PAGE_MMIO) {
@@ -416,8 +439,7 @@ int pgm_phys_write(struct pgm *pgm, gphys_t pa, const void *buf, size_t len)
     while (len) {
         size_t in_page = PGM_PAGE_SIZE - (pa & (PGM_PAGE_SIZE - 1));
         size_t n = in_page < len ? in_page : len;
-        enum pgm_page_kind k = pa < PGM_ADDR_SPACE ? PGM_PTE_KIND(pgm->pte[pa >> PGM_PAGE_SHIFT])
-                                                   : PGM_PAGE_UNASSIGNED;
+        enum pgm_page_kind k = pgm_kind_of(pgm, pa);
         if (k == PGM_PAGE_RAM) {
             /* Store first, then invalidate: a concurrent block build marks
              * its granules before reading the bytes (IEM-DESIGN.md 7). */

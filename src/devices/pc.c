@@ -7,7 +7,8 @@
  * virtual clock (power on/suspend/resume/off), reset the devices (reset)
  * and tear everything down (term).
  *
- * Memory map: RAM at 0 (Memory/Size, at most 3.5 GiB), the BIOS image at
+ * Memory map: RAM at 0 (Memory/Size up to 3.5 GiB; the rest at 4 GiB as on
+ * QEMU's i440FX, reported in etc/e820 and CMOS 0x5B-0x5D), the BIOS image at
  * 4 GiB - size, its last 128 KiB also at 0xE0000 under PAM control
  * (i440fx.c), 0xA0000-0xBFFFF unassigned for the VGA device.
  * Interrupts: the PIC's INT pin is VMCPU_FF_INTERRUPT_PIC of vCPU 0; its
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ixvm/blk.h"
 #include "ixvm/cfg.h"
@@ -51,6 +53,8 @@ struct pc_conf {
     int64_t menu_wait_ms;           /* Boot/MenuTimeout */
     int64_t vram;                   /* VGA/VRamSize */
     char *vga_rom;                  /* VGA/Rom, NULL: the default when present */
+    bool rtc_localtime;             /* RTC/Base "localtime" */
+    int64_t rtc_epoch;              /* RTC/Base as a date (seconds since 1970, UTC), -1: host clock */
 };
 
 struct pc {
@@ -70,7 +74,8 @@ struct pc {
     const struct irq_line *isa_ptrs[PIC_IRQ_COUNT];
     uint8_t *bios;                  /* [const after init] the image */
     size_t bios_len;
-    uint64_t ram_size;
+    uint64_t ram_size;              /* [const after create] RAM below 4 GiB (at 0) */
+    uint64_t ram_above_4g;          /* [const after create] RAM at 4 GiB (PGM_HIGH_BASE) */
     uint32_t ncpus;
     bool attached;
     _Atomic int action;             /* [any] enum pc_action pending for the glue */
@@ -234,6 +239,59 @@ static int pc_add_dev(struct pc *pc, const struct dev_reg *reg, const struct dev
     return pdm_device_create(pc->pdm, reg, &c, out, err);
 }
 
+/*
+ * RTC/Base, QEMU's -rtc base=: "utc" (the default) or "localtime" start the
+ * RTC from the host clock in that zone; a date "YYYY-MM-DD" or
+ * "YYYY-MM-DDTHH:MM:SS" starts it at that time.  The RTC then runs with the
+ * virtual clock.
+ */
+int pc_parse_rtc_base(const char *base, bool *localtime, int64_t *epoch, struct ixvm_errinfo *err)
+{
+    *localtime = false;
+    *epoch = -1;
+    if (!base || !*base || !strcmp(base, "utc"))
+        return 0;
+    if (!strcmp(base, "localtime")) {
+        *localtime = true;
+        return 0;
+    }
+    struct tm tm = { 0 };
+    char tail;
+    int n = sscanf(base, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                   &tm.tm_min, &tm.tm_sec, &tail);
+    if (n != 3 && n != 6)
+        goto bad;
+    if (n == 3 && strlen(base) != 10)
+        goto bad;
+    if (tm.tm_year < 1970 || tm.tm_year > 2099 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+        goto bad;
+    int mday = tm.tm_mday, mon = tm.tm_mon;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || tm.tm_mday != mday || tm.tm_mon != mon - 1)   /* e.g. 2023-02-30 */
+        goto bad;
+    *epoch = (int64_t)t;
+    return 0;
+bad:
+    return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER,
+                            "RTC/Base: '%s' is not utc, localtime, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (1970-2099)",
+                            base);
+}
+
+static int pc_add_rtc(struct pc *pc, struct ixvm_errinfo *err)
+{
+    char epoch[24];
+    struct dev_cfg_kv kv[2] = { { "clock", pc->conf.rtc_localtime ? "localtime" : "utc" } };
+    size_t n = 1;
+    if (pc->conf.rtc_epoch >= 0) {
+        snprintf(epoch, sizeof(epoch), "%lld", (long long)pc->conf.rtc_epoch);
+        kv[n++] = (struct dev_cfg_kv){ "base_time", epoch };
+    }
+    return pc_add_dev(pc, &dev_rtc, kv, n, &pc->rtc, err);
+}
+
 static void pc_sink_dbg(void *user, const uint8_t *buf, size_t len)
 {
     struct pc *pc = user;
@@ -354,7 +412,7 @@ static int pc_create_devices(struct pc *pc, struct ixvm_errinfo *err)
     pdm_set_isa_irqs(pc->pdm, pc->isa_lines, PIC_IRQ_COUNT);
     pic_set_output(pc->pic, pc_pic_output, pc);
     if ((rc = pc_add_dev(pc, &dev_pit, NULL, 0, &pc->pit, err)) < 0 ||
-        (rc = pc_add_dev(pc, &dev_rtc, NULL, 0, &pc->rtc, err)) < 0 ||
+        (rc = pc_add_rtc(pc, err)) < 0 ||
         (rc = pc_add_dev(pc, &dev_uart, NULL, 0, &pc->uart, err)) < 0 ||
         (rc = pc_add_dev(pc, &dev_debugport, NULL, 0, &pc->dbg, err)) < 0 ||
         (rc = pc_add_dev(pc, &dev_i440fx, NULL, 0, &pc->host, err)) < 0 ||
@@ -464,7 +522,8 @@ static int pc_fill_fw_cfg(struct pc *pc)
     struct dev_ins *fw = pc->fw;
     static const uint8_t uuid[16];
     int rc = fw_cfg_add_bytes(fw, FW_CFG_UUID, uuid, sizeof(uuid));
-    rc = rc < 0 ? rc : fw_cfg_add_u64(fw, FW_CFG_RAM_SIZE, pc->ram_size);
+    /* The whole RAM, as QEMU does; the split is in etc/e820 and the CMOS. */
+    rc = rc < 0 ? rc : fw_cfg_add_u64(fw, FW_CFG_RAM_SIZE, pc->ram_size + pc->ram_above_4g);
     rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_NOGRAPHIC, 0);
     rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_NB_CPUS, (uint16_t)pc->ncpus);
     rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_MAX_CPUS, (uint16_t)pc->ncpus);
@@ -480,12 +539,20 @@ static int pc_fill_fw_cfg(struct pc *pc)
     rc = rc < 0 ? rc : fw_cfg_add_u16(fw, FW_CFG_SMBIOS_ENTRIES, 0);
     rc = rc < 0 ? rc : fw_cfg_add_u32(fw, FW_CFG_IRQ0_OVERRIDE, 1);
     rc = rc < 0 ? rc : fw_cfg_add_u32(fw, FW_CFG_E820_TABLE, 0);
-    /* etc/e820: {le64 address, le64 length, le32 type}, RAM below 4 GiB. */
-    uint8_t e820[20];
+    /* etc/e820: {le64 address, le64 length, le32 type 1 = RAM}: the RAM at
+     * 0, then the RAM at 4 GiB if any. */
+    uint8_t e820[40];
+    size_t e820_len = 20;
     pc_le(e820, 0, 8);
     pc_le(e820 + 8, pc->ram_size, 8);
     pc_le(e820 + 16, 1, 4);
-    rc = rc < 0 ? rc : fw_cfg_add_file(fw, "etc/e820", e820, sizeof(e820));
+    if (pc->ram_above_4g) {
+        pc_le(e820 + 20, PGM_HIGH_BASE, 8);
+        pc_le(e820 + 28, pc->ram_above_4g, 8);
+        pc_le(e820 + 36, 1, 4);
+        e820_len = 40;
+    }
+    rc = rc < 0 ? rc : fw_cfg_add_file(fw, "etc/e820", e820, e820_len);
     uint8_t wait[4];
     pc_le(wait, (uint32_t)pc->opt.boot_fail_wait_ms, 4);
     rc = rc < 0 ? rc : fw_cfg_add_file(fw, "etc/boot-fail-wait", wait, sizeof(wait));
@@ -494,7 +561,7 @@ static int pc_fill_fw_cfg(struct pc *pc)
 
 static int pc_fill_cmos(struct pc *pc)
 {
-    rtc_set_mem_size(pc->rtc, pc->ram_size, 0);
+    rtc_set_mem_size(pc->rtc, pc->ram_size, pc->ram_above_4g);
     /* Boot/Order ("cad", QEMU's default: hard disk, floppy, CD-ROM) as the
      * CMOS device codes SeaBIOS reads on QEMU (0x3D, 0x38). */
     uint8_t order[PC_BOOT_MAX];
@@ -513,7 +580,7 @@ static int pc_comp_init_inner(struct vm *vm, void *user)
     int rc = iom_create(&pc->iom);
     if (rc < 0)
         return ixvm_errinfo_set(err, rc, "board: cannot create the port space");
-    if ((rc = pgm_create(&pc->pgm, pc->ram_size, err)) < 0)
+    if ((rc = pgm_create_split(&pc->pgm, pc->ram_size, pc->ram_above_4g, err)) < 0)
         return rc;
     if ((rc = tm_create(vmm_loop(vm), &pc->tm)) < 0 || (rc = tm_ssm_register(pc->tm, vmm_ssm(vm))) < 0)
         return ixvm_errinfo_set(err, rc, "board: cannot create the time manager");
@@ -642,8 +709,12 @@ static int pc_read_conf(struct pc_conf *c, const struct cfg *cfg, struct ixvm_er
     rc = rc < 0 ? rc : cfg_get_int(cfg, "Boot/MenuTimeout", &c->menu_wait_ms);
     rc = rc < 0 ? rc : cfg_get_int(cfg, "VGA/VRamSize", &c->vram);
     rc = rc < 0 ? rc : cfg_get_str(cfg, "Boot/Order", &order);
+    const char *rtc_base = NULL;
+    rc = rc < 0 ? rc : cfg_get_str(cfg, "RTC/Base", &rtc_base);
     if (rc < 0)
         return ixvm_errinfo_set(err, rc, "board: cannot read the IDE/Boot/VGA configuration: %s", ixvm_strerror(rc));
+    if ((rc = pc_parse_rtc_base(rtc_base, &c->rtc_localtime, &c->rtc_epoch, err)) < 0)
+        return rc;
     if (c->cdrom && c->hd[2])
         return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER,
                                 "IDE/Cdrom and IDE/Hdc both use the secondary master (hdc)");
@@ -675,10 +746,11 @@ int pc_create(const struct cfg *cfg, const struct pc_options *opt, struct pc **o
     int64_t ram = 0, ncpus = 1;
     if (cfg_get_int(cfg, "Memory/Size", &ram) < 0 || cfg_get_int(cfg, "CPU/Count", &ncpus) < 0)
         return ixvm_errinfo_set(err, IXVM_ERR_INVALID_PARAMETER, "board: Memory/Size or CPU/Count missing");
-    if (ram < (1 << 20) || (uint64_t)ram > PC_RAM_MAX || (ram & 0xfff))
+    if (ram < (1 << 20) || (uint64_t)ram > PC_RAM_TOTAL_MAX || (ram & 0xfff))
         return ixvm_errinfo_set(err, IXVM_ERR_OUT_OF_RANGE,
-                                "Memory/Size: %lld bytes is not a multiple of 4 KiB between 1 MiB and 3.5 GiB "
-                                "(the PCI hole starts at 3.5 GiB)", (long long)ram);
+                                "Memory/Size: %lld bytes is not a multiple of 4 KiB between 1 MiB and 63.5 GiB "
+                                "(RAM beyond 3.5 GiB goes above 4 GiB, which ends at 64 GiB with PAE)",
+                                (long long)ram);
     struct pc *pc = calloc(1, sizeof(*pc));
     if (!pc)
         return ixvm_errinfo_set(err, IXVM_ERR_NO_MEMORY, "board: out of memory");
@@ -686,7 +758,9 @@ int pc_create(const struct cfg *cfg, const struct pc_options *opt, struct pc **o
         pc->opt = *opt;
     else
         pc->opt.boot_fail_wait_ms = -1;
-    pc->ram_size = (uint64_t)ram;
+    /* As QEMU's i440FX: RAM up to the PCI hole at 0, the rest at 4 GiB. */
+    pc->ram_size = (uint64_t)ram < PC_RAM_MAX ? (uint64_t)ram : PC_RAM_MAX;
+    pc->ram_above_4g = (uint64_t)ram - pc->ram_size;
     pc->ncpus = (uint32_t)ncpus;
     atomic_init(&pc->exit_status, -1);
     atomic_init(&pc->action, PC_ACT_NONE);

@@ -51,10 +51,11 @@ static void cli_usage(FILE *f)
             "else headless with COM1 on the terminal (Ctrl-A x quits).\n"
             "\n"
             "Machine:\n"
-            "  -m, --memory SIZE       guest RAM (MiB unless K/M/G given; up to 3.5G; default 128M)\n"
+            "  -m, --memory SIZE       guest RAM (MiB unless K/M/G given; up to 63.5G; default 128M)\n"
             "  --smp N                 number of vCPUs (1..64)\n"
             "  --bios FILE             firmware image (default " PC_DEFAULT_BIOS ")\n"
             "  --no-reboot             exit with status 1 instead of resetting the guest\n"
+            "  --rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  the RTC's start time (as QEMU -rtc)\n"
             "\n"
             "Storage and boot:\n"
             "  --hda/--hdb/--hdc/--hdd FILE  raw disk image on IDE primary/secondary master/slave\n"
@@ -394,6 +395,19 @@ static int cli_boot_order(struct cli *cli, const char *opt, const char *order)
     return cli_cfg_set(cli, opt, "Boot/Order", order);
 }
 
+/* QEMU -rtc base=...: the RTC/Base key, checked by the board's parser. */
+static int opt_rtc(struct cli *cli, const char *opt, const char *v)
+{
+    struct ixvm_errinfo err = { 0 };
+    bool localtime;
+    int64_t epoch;
+    if (strncmp(v, "base=", 5))
+        return cli_fail(opt, "expected base=utc|localtime|YYYY-MM-DD[THH:MM:SS]");
+    if (pc_parse_rtc_base(v + 5, &localtime, &epoch, &err) < 0)
+        return cli_fail(opt, err.msg);
+    return cli_cfg_set(cli, opt, "RTC/Base", v + 5);
+}
+
 /* QEMU -boot: "d", "menu", or order=cd,menu=on,splash-time=MS. */
 static int opt_boot(struct cli *cli, const char *opt, const char *v)
 {
@@ -438,6 +452,10 @@ static int cli_check_storage(struct cli *cli)
         return cli_fail("IDE/Cdrom", "IDE/Cdrom and IDE/Hdc both use the secondary master (hdc)");
     if (cfg_get_str(cli->cfg, "Boot/Order", &v) >= 0 && pc_check_boot_order(v, &err) < 0)
         return cli_fail("Boot/Order", err.msg);
+    bool rtc_localtime;
+    int64_t rtc_epoch;
+    if (cfg_get_str(cli->cfg, "RTC/Base", &v) >= 0 && pc_parse_rtc_base(v, &rtc_localtime, &rtc_epoch, &err) < 0)
+        return cli_fail("RTC/Base", err.msg);
     return 0;
 }
 
@@ -476,6 +494,7 @@ static const struct {
     { "--hda", NULL, opt_drive },       { "--hdb", NULL, opt_drive },
     { "--hdc", NULL, opt_drive },       { "--hdd", NULL, opt_drive },
     { "--cdrom", NULL, opt_drive },     { "--boot", NULL, opt_boot },
+    { "--rtc", NULL, opt_rtc },
     /* Debug: the VGA text screen, rewritten as it changes and at exit. */
     { "--dump-screen-text", NULL, opt_screen_text },
     { "--kernel", NULL, opt_kernel },   { "--initrd", NULL, opt_kernel },

@@ -18,11 +18,16 @@ struct iem_test {
 
 int iem_test_create(struct iem_test **out, unsigned ram_mib)
 {
+    return iem_test_create_split(out, ram_mib, 0);
+}
+
+int iem_test_create_split(struct iem_test **out, unsigned ram_mib, uint64_t ram_above_4g)
+{
     *out = NULL;
     struct iem_test *t = calloc(1, sizeof(*t));
     if (!t)
         return IXVM_ERR_NO_MEMORY;
-    int rc = pgm_create(&t->pgm, (uint64_t)(ram_mib ? ram_mib : 1) << 20, NULL);
+    int rc = pgm_create_split(&t->pgm, (uint64_t)(ram_mib ? ram_mib : 1) << 20, ram_above_4g, NULL);
     if (rc == 0)
         rc = iom_create(&t->iom);
     if (rc == 0) {

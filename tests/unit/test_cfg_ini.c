@@ -107,7 +107,7 @@ static const struct ini_fail_case fail_cases[] = {
     { "[CPU]\nCount = 2\njunk\nCount = x\n", IXVM_ERR_SYNTAX, "3: syntax error" },
     { "[CPU]\nCount = x\njunk\n", IXVM_ERR_WRONG_TYPE, "2: CPU/Count: 'x' is not an integer" },
     { "[CPU]\nCount = 2\n[Memory]\nSize = 1M\nSize = 5\n", IXVM_ERR_OUT_OF_RANGE,
-      "5: Memory/Size: 5 is out of range (1M..3584M)" },
+      "5: Memory/Size: 5 is out of range (1M..65024M)" },
 };
 
 Test(cfg_ini, failures_name_line_and_apply_nothing)
