@@ -102,6 +102,15 @@ struct cpum_msrs {
     uint64_t bios_sign_id;
 };
 
+/* One x87 data register in double extended-precision format (SDM Vol. 1
+ * 4.2.2): 64-bit significand (explicit integer bit 63) and the sign bit 15 +
+ * 15-bit biased exponent word; byte-identical to the first 10 bytes of the
+ * FSAVE/FSTP m80 image on a little-endian host. */
+struct cpum_fpreg {
+    uint64_t mant;
+    uint16_t exp;
+};
+
 struct cpum_state {
     uint32_t gpr[CPUM_GPR_COUNT];
     uint32_t eip;
@@ -114,8 +123,14 @@ struct cpum_state {
     struct cpum_msrs msr;
     uint8_t cpl;
     bool a20_masked;          /* A20 gate closed: bit 20 of physical addresses forced to 0 */
-    /* x87 control/status words for the FPU probe sequences. */
+    /* x87 FPU (SDM Vol. 1 8.1): control word, status word (TOP in bits
+     * 11-13), full 2-bit-per-register tag word (FSAVE format, indexed by
+     * physical register). */
     uint16_t fpu_fcw, fpu_fsw, fpu_ftw;
+    uint16_t fpu_fop;              /* last non-control opcode: (byte0 & 7) << 8 | ModRM */
+    uint16_t fpu_fcs, fpu_fds;     /* selectors of the last instruction and its data operand */
+    uint32_t fpu_fip, fpu_fdp;     /* their offsets */
+    struct cpum_fpreg fpu_r[8];    /* physical registers R0-R7: ST(i) = R[(TOP + i) & 7] */
 };
 
 /*

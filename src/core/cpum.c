@@ -20,6 +20,7 @@ void cpum_reset_state(struct cpum_state *s, bool init_only)
 {
     struct cpum_msrs msr = s->msr;
     uint16_t fcw = s->fpu_fcw, fsw = s->fpu_fsw, ftw = s->fpu_ftw;
+    struct cpum_state x87 = *s;   /* INIT keeps the whole x87 state (below) */
 
     memset(s, 0, sizeof(*s));
     /* SDM Vol. 3A Table 9-1: EDX holds the processor signature after reset. */
@@ -45,6 +46,12 @@ void cpum_reset_state(struct cpum_state *s, bool init_only)
         s->fpu_fcw = fcw;
         s->fpu_fsw = fsw;
         s->fpu_ftw = ftw;
+        s->fpu_fop = x87.fpu_fop;
+        s->fpu_fcs = x87.fpu_fcs;
+        s->fpu_fds = x87.fpu_fds;
+        s->fpu_fip = x87.fpu_fip;
+        s->fpu_fdp = x87.fpu_fdp;
+        memcpy(s->fpu_r, x87.fpu_r, sizeof(s->fpu_r));
     } else {
         s->fpu_fcw = 0x0040;
         s->fpu_ftw = 0x5555;

@@ -3,8 +3,8 @@
  * System instructions: HLT, CLI/STI (IOPL, STI shadow), CLC/STC/CMC/CLD/STD,
  * IN/OUT through IOM (IOPL check; the TSS I/O bitmap is a later step),
  * LGDT/LIDT/SGDT/SIDT, LMSW/SMSW, CLTS, INVLPG, MOV CRn/DRn, CPUID, RDTSC,
- * RDMSR/WRMSR, and the x87 escape opcodes behaving as "no FPU present"
- * (SDM Vol. 2 instruction pages; CPUID identity in docs/iem.md).
+ * RDMSR/WRMSR (SDM Vol. 2 instruction pages; CPUID identity in
+ * docs/iem.md).  The x87 and WAIT are in iem_op_fpu.c.
  */
 #define LOG_GROUP LOG_GROUP_IEM
 #include "iem/iem_flags.h"
@@ -219,7 +219,7 @@ IEM_HS_RR32(mov_to_dr)
 
 /* ---- identification, time, MSRs ---- */
 /* CPUID leaf 1 EDX: only what is implemented (docs/iem.md "CPUID"). */
-#define IEM_CPUID_EDX ((1u << 1) /* VME */ | (1u << 2) /* DE */ | (1u << 3) /* PSE */ | (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | \
+#define IEM_CPUID_EDX ((1u << 0) /* FPU */ | (1u << 1) /* VME */ | (1u << 2) /* DE */ | (1u << 3) /* PSE */ | (1u << 4) /* TSC */ | (1u << 5) /* MSR */ | \
                        (1u << 6) /* PAE */ | (1u << 8) /* CX8 */ | (1u << 11) /* SEP */ | (1u << 13) /* PGE */ | (1u << 15) /* CMOV */ | \
                        (1u << 16) /* PAT */)
 IEM_STATIC_HANDLER(ix_cpuid)
@@ -343,24 +343,3 @@ IEM_STATIC_HANDLER(ix_invd) { iem_need_cpl0(c, i); IEM_NEXT(c, i); }
 const struct iem_hset iem_hs_invd = { .f = { [IEM_S_NONE] = { NULL, ix_invd, ix_invd } } };
 IEM_STATIC_HANDLER(ix_nop) { IEM_NEXT(c, i); }
 const struct iem_hset iem_hs_nop_ev = { .f = { [IEM_S_R] = { NULL, ix_nop, ix_nop }, [IEM_S_M] = { NULL, ix_nop, ix_nop } } };
-
-/* ---- x87: no FPU present (CPUID.1:EDX.FPU = 0) ----
- * ESC opcodes: #NM when CR0.EM or CR0.TS is set (SDM Vol. 3A 2.5, Table 2-2);
- * otherwise nothing answers on the bus: no register or memory changes, so
- * FNINIT; FNSTSW/FNSTCW probes read back their preset and detect no FPU. */
-IEM_STATIC_HANDLER(ix_fpu_esc)
-{
-    if (c->s->cr0 & (CPUM_CR0_EM | CPUM_CR0_TS))
-        iem_raise_nm(c, i);
-    IEM_NEXT(c, i);
-}
-const struct iem_hset iem_hs_fpu_esc = { .f = {
-    [IEM_S_R] = { NULL, ix_fpu_esc, ix_fpu_esc }, [IEM_S_M] = { NULL, ix_fpu_esc, ix_fpu_esc } } };
-/* WAIT: #NM when CR0.MP and CR0.TS are both set. */
-IEM_STATIC_HANDLER(ix_fwait)
-{
-    if ((c->s->cr0 & (CPUM_CR0_MP | CPUM_CR0_TS)) == (CPUM_CR0_MP | CPUM_CR0_TS))
-        iem_raise_nm(c, i);
-    IEM_NEXT(c, i);
-}
-const struct iem_hset iem_hs_fwait = { .f = { [IEM_S_NONE] = { NULL, ix_fwait, ix_fwait } } };
