@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ixvm/dbgf.h"
 #include "ixvm/dev.h"
 #include "ixvm/log.h"
 #include "ixvm/pc.h"
@@ -47,6 +48,7 @@ struct pam_we_ctx {
 struct i440_state {
     struct dev_ins *ins;                  /* [init] */
     struct pci_bus *bus;                  /* [init] */
+    bool pci_info;                        /* [init] `info pci` registered */
     struct pci_func func;                 /* [bus lock] */
     uint32_t cf8;                         /* [lock] CONFIG_ADDRESS, saved */
     uint8_t rcr;                          /* [lock] reset control register 0xCF9 */
@@ -267,6 +269,13 @@ static void i440_reset(void *state)
     pam_apply_all(s);
 }
 
+static void i440_info_pci(void *user, const struct ixvm_printer *pr, const char *args)
+{
+    (void)args;
+    struct i440_state *s = user;
+    pci_bus_info(s->bus, pr);
+}
+
 static int i440_init(struct dev_ins *ins, const struct dev_ctx *ctx, const struct dev_cfg *cfg,
                      struct ixvm_errinfo *err)
 {
@@ -296,12 +305,21 @@ static int i440_init(struct dev_ins *ins, const struct dev_ctx *ctx, const struc
         (rc = dev_map_ports(ins, 0xcfc, 4, &i440_data_ops, "pci config data", err)) < 0)
         return rc;
     pam_apply_all(s);
+    /* `info pci`: the bus the host bridge owns (the monitor's QEMU-style item). */
+    if (ctx->dbgf) {
+        if ((rc = dbgf_info_register(ctx->dbgf, "pci", "PCI functions: IDs, class, BARs, interrupt pins",
+                                     i440_info_pci, s)) < 0)
+            return ixvm_errinfo_set(err, rc, "device %s: cannot register 'info pci'", ins->name);
+        s->pci_info = true;
+    }
     return 0;
 }
 
 static void i440_destroy(void *state)
 {
     struct i440_state *s = state;
+    if (s->pci_info)
+        dbgf_info_deregister(s->ins->ctx.dbgf, "pci");
     for (unsigned k = 0; k < PAM_SEGS; k++)
         if (s->pam_cur[k] == PAM_WE && s->ins->ctx.pgm)
             (void)pgm_unmap_mmio(s->ins->ctx.pgm, pam_seg(k).base);

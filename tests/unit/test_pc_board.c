@@ -17,6 +17,7 @@
 #include "ixvm/pci.h"
 #include "ixvm/pgm.h"
 #include "ixvm/vga.h"
+#include "ixvm/dbgf.h"
 #include "ixvm/vmm.h"
 
 struct bfix {
@@ -305,5 +306,28 @@ Test(pc_board, screen_text_dump)
     cr_assert_lt(pc_dump_screen_text(f.pc, "/nonexistent/dir/screen.txt", false, &f.err), 0);
     cr_assert(strstr(f.err.msg, "/nonexistent/dir/screen.txt"), "%s", f.err.msg);
     unlink(path);
+    fix_destroy(&f);
+}
+
+static void pr_append(void *user, const char *text)
+{
+    char *buf = user;
+    strncat(buf, text, 4095 - strlen(buf));
+}
+
+/* `info pci` (the monitor's QEMU-style item) lists every function the
+ * board created, with its BARs, from the host bridge's bus. */
+Test(pc_board, info_pci_lists_the_functions)
+{
+    struct bfix f;
+    fix_files(&f);
+    cr_assert_eq(fix_build(&f, false), 0, "%s", f.err.msg);
+    char out[4096] = "";
+    struct ixvm_printer pr = { pr_append, out };
+    cr_assert_eq(dbgf_info_call(vmm_info_reg(pc_vm(f.pc)), "pci", NULL, &pr), 0);
+    static const char *const want[] = { "00:00.0 8086:1237", "00:01.0 8086:7000", "00:01.1 8086:7010",
+                                        "00:01.3 8086:7113", "00:02.0 1234:1111", "PIRQA" };
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+        cr_assert(strstr(out, want[k]), "'%s' missing from:\n%s", want[k], out);
     fix_destroy(&f);
 }
