@@ -24,6 +24,7 @@
 #include <stdlib.h>
 
 #include "ixvm/iem.h"
+#include "ixvm/iem_dbgf.h"
 #include "ixvm/iem_vmm.h"
 #include "ixvm/log.h"
 #include "ixvm/stam.h"
@@ -71,10 +72,26 @@ struct iem_cpu *iem_vmm_cpu(struct vcpu *vcpu)
 
 /* ---- the CPU ops ----------------------------------------------------------- */
 
+/*
+ * The always-on flight recorder's last blocks, oldest first, into the
+ * release log: where the guest went before it triple-faulted, even with no
+ * debugger option (the debugger's dump adds disassembly, docs/debugging.md).
+ */
+static void iv_flight_to_log(struct iem_vcpu *v)
+{
+    struct iem_flight_ent ent[IEM_FLIGHT_DEPTH];
+    unsigned n = iem_dbgf_flight(v->cpu, ent, IEM_FLIGHT_DEPTH);
+    LOG_REL("vCPU %u: the last %u blocks before the triple fault (oldest first):", v->vcpu->id, n);
+    for (unsigned k = 0; k < n; k++)
+        LOG_REL("  %-6s lin %08x, %u instruction(s)", cpum_mode_name((enum cpum_mode)ent[k].mode), ent[k].lin,
+                ent[k].n);
+}
+
 static int iv_triple_fault(struct iem_vcpu *v)
 {
     stam_counter_inc(&v->triple);
     LOG_REL("vCPU %u: triple fault at %04x:%08x", v->vcpu->id, v->vcpu->cpu.seg[CPUM_CS].sel, v->vcpu->cpu.eip);
+    iv_flight_to_log(v);
     const struct iem_vmm_hooks *h = &v->g->cfg.hooks;
     return h->triple_fault ? h->triple_fault(h->user, v->vcpu) : IXVM_INF_EM_RESET;
 }

@@ -66,7 +66,7 @@ def second_boot(reset_code):
 
 CASES = {
     "exit": (EXIT67, [], 67, None),
-    "triple": (TRIPLE + b"\xf4", ["--no-reboot"], 1, "triple fault"),
+    "triple": (TRIPLE + b"\xf4", ["--no-reboot"], 1, "blocks before the triple fault"),
     "reboot": (second_boot(TRIPLE), [], 67, None),
     "port92": (second_boot(PORT92), [], 67, None),
     "port92-nr": (PORT92, ["--no-reboot"], 1, "reset"),
