@@ -177,6 +177,9 @@ struct vmm_cpu_ops {
     int (*exec)(struct vcpu *vcpu, uint64_t budget);
     /* The VMM already put vcpu->cpu into the RESET/INIT state: drop caches. */
     void (*reset)(struct vcpu *vcpu, bool init_only);
+    /* Optional, on the vCPU's EMT after its first internal assertion: write
+     * what the CPU recently executed (flight recorder) to the release log. */
+    void (*dump)(struct vcpu *vcpu);
 };
 
 struct vmm_create_args {

@@ -28,7 +28,7 @@ static int vmm_default_exec(struct vcpu *vcpu, uint64_t budget)
     return IXVM_INF_EM_HALT;
 }
 
-static const struct vmm_cpu_ops vmm_default_ops = { "halt", vmm_default_exec, NULL };
+static const struct vmm_cpu_ops vmm_default_ops = { .name = "halt", .exec = vmm_default_exec };
 
 /* ------------------------------------------------------------------------- */
 /* Accessors                                                                 */

@@ -73,6 +73,8 @@ void ixvm_assert_done(void)
     }
     uv_mutex_unlock(&vm->in->assert_lock);
     LOG_REL("!!! %s%s", assert_tls_msg1, assert_tls_msg2);
+    if (first && vm->in->ops->dump)
+        vm->in->ops->dump(vcpu);
     if (first)
         vmm_guru(vm, vcpu, "internal assertion failed");
 }

@@ -74,14 +74,15 @@ struct iem_cpu *iem_vmm_cpu(struct vcpu *vcpu)
 
 /*
  * The always-on flight recorder's last blocks, oldest first, into the
- * release log: where the guest went before it triple-faulted, even with no
- * debugger option (the debugger's dump adds disassembly, docs/debugging.md).
+ * release log: where the guest went before a triple fault or an internal
+ * assertion, even with no debugger option (the debugger's dump adds
+ * disassembly, docs/debugging.md).
  */
-static void iv_flight_to_log(struct iem_vcpu *v)
+static void iv_flight_to_log(struct iem_vcpu *v, const char *event)
 {
     struct iem_flight_ent ent[IEM_FLIGHT_DEPTH];
-    unsigned n = iem_dbgf_flight(v->cpu, ent, IEM_FLIGHT_DEPTH);
-    LOG_REL("vCPU %u: the last %u blocks before the triple fault (oldest first):", v->vcpu->id, n);
+    unsigned n = v->cpu ? iem_dbgf_flight(v->cpu, ent, IEM_FLIGHT_DEPTH) : 0;
+    LOG_REL("vCPU %u: the last %u blocks before the %s (oldest first):", v->vcpu->id, n, event);
     for (unsigned k = 0; k < n; k++)
         LOG_REL("  %-6s lin %08x, %u instruction(s)", cpum_mode_name((enum cpum_mode)ent[k].mode), ent[k].lin,
                 ent[k].n);
@@ -91,7 +92,7 @@ static int iv_triple_fault(struct iem_vcpu *v)
 {
     stam_counter_inc(&v->triple);
     LOG_REL("vCPU %u: triple fault at %04x:%08x", v->vcpu->id, v->vcpu->cpu.seg[CPUM_CS].sel, v->vcpu->cpu.eip);
-    iv_flight_to_log(v);
+    iv_flight_to_log(v, "triple fault");
     const struct iem_vmm_hooks *h = &v->g->cfg.hooks;
     return h->triple_fault ? h->triple_fault(h->user, v->vcpu) : IXVM_INF_EM_RESET;
 }
@@ -210,7 +211,14 @@ static void iv_reset(struct vcpu *vcpu, bool init_only)
     iem_reset(v->cpu, init_only);
 }
 
-const struct vmm_cpu_ops iem_vmm_cpu_ops = { .name = "iem", .exec = iv_exec, .reset = iv_reset };
+/* vmm_cpu_ops.dump: after an internal assertion on this EMT. */
+static void iv_dump(struct vcpu *vcpu)
+{
+    if (vcpu->iem)
+        iv_flight_to_log(vcpu->iem, "assertion");
+}
+
+const struct vmm_cpu_ops iem_vmm_cpu_ops = { .name = "iem", .exec = iv_exec, .reset = iv_reset, .dump = iv_dump };
 
 /* ---- exclusive sections (iem_config.exclusive) ------------------------------ */
 

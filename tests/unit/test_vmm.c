@@ -678,6 +678,39 @@ Test(vmm_assert, captured_and_vm_stopped)
     vmm_destroy(vm);
 }
 
+/* The CPU ops' optional dump hook runs once, on the asserting EMT, before
+ * the VM stops (IEM writes its flight recorder there). */
+static _Atomic int dump_calls = 0;
+static _Atomic uint32_t dump_cpu = 99;
+
+static int halt_exec(struct vcpu *vcpu, uint64_t budget)
+{
+    (void)vcpu;
+    (void)budget;
+    return IXVM_INF_EM_HALT;
+}
+
+static void count_dump(struct vcpu *vcpu)
+{
+    atomic_fetch_add(&dump_calls, 1);
+    atomic_store(&dump_cpu, vcpu->id);
+}
+
+Test(vmm_assert, cpu_dump_hook_runs_once_on_the_asserting_emt)
+{
+    static const struct vmm_cpu_ops ops = { .name = "dumping", .exec = halt_exec, .dump = count_dump };
+    struct vmm_create_args args = { .cpu_ops = &ops };
+    struct vm *vm = tv_create(2, &args, NULL);
+    struct ixvm_errinfo err = { 0 };
+    cr_assert_eq(vmm_power_on(vm, &err), 0, "%s", err.msg);
+    cr_assert_eq(req_call(vm, 1, 0, 5000, rq_assert, NULL), IXVM_ERR_ASSERTION);
+    cr_assert_eq(req_call(vm, 0, 0, 5000, rq_assert, NULL), IXVM_ERR_ASSERTION);   /* a second one */
+    cr_assert_eq(atomic_load(&dump_calls), 1);
+    cr_assert_eq(atomic_load(&dump_cpu), 1);
+    cr_assert_eq(vmm_power_off(vm, &err), 0, "%s", err.msg);
+    vmm_destroy(vm);
+}
+
 /* ------------------------------------------------------------------ SSM */
 
 static int rq_start_ap(struct vm *vm, struct vcpu *vcpu, void *user)

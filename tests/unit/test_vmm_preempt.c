@@ -31,7 +31,7 @@ static void spin_reset(struct vcpu *vcpu, bool init_only)
     (void)init_only;
 }
 
-static const struct vmm_cpu_ops spin_ops = { "spin", spin_exec, spin_reset };
+static const struct vmm_cpu_ops spin_ops = { .name = "spin", .exec = spin_exec, .reset = spin_reset };
 
 struct stopper {
     struct vm *vm;
