@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev nasm
 libuv1-dev libcapstone-dev libsdl2-dev libcriterion-dev liblz4-dev
 libcjson-dev libinih-dev libedit-dev zlib1g-dev libpng-dev
-seabios gdb xorriso xvfb xdotool x11-apps
+seabios gdb xorriso xvfb xdotool x11-apps libx11-dev
 grub-pc-bin mtools memtest86+"
 
 missing=""

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """The SDL window under Xvfb (tests/window).
 
-usage: window_cases.py IXVM DEMO_IMG PNGTOOL
+usage: window_cases.py IXVM DEMO_IMG PNGTOOL WM_CLOSE
 
 Starts a private Xvfb, runs `ixvm DEMO_IMG --serial stdio` (a window, since
 DISPLAY is set) and checks: the window appears with the title the runner
@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-IXVM, DEMO, PNGTOOL = sys.argv[1:4]
+IXVM, DEMO, PNGTOOL, WM_CLOSE = sys.argv[1:5]
 TMP = tempfile.mkdtemp(prefix="ixvm-window-")
 failures = []
 
@@ -147,6 +147,19 @@ def main():
             check("window pixels = the guest frame scaled 2x (black mask)", diff == 0, "%d differ" % diff)
         else:
             check("screenshot mask", False, pr.returncode)
+        # Closing the window (what a window manager's close button sends)
+        # powers the VM off: exit status 0.
+        g = Guest(env)
+        check("second run: the demo prompt", g.wait_for(b"demo> "), g.out[-200:])
+        wid = xdo(env, "search", "--sync", "--name", "^ixvm")
+        wid = wid.splitlines()[0] if wid else ""
+        subprocess.run([WM_CLOSE, wid], env=env, timeout=30)
+        try:
+            g.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            g.p.kill()
+            g.p.wait()
+        check("closing the window powers off, exit status 0", g.p.returncode == 0, g.p.returncode)
     finally:
         if g.p.poll() is None:
             g.p.kill()
